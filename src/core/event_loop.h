@@ -1,0 +1,87 @@
+// The one thread that owns all of watchd's state: epoll over every socket,
+// signals through a signalfd, timers on a timing wheel. Nothing on it blocks.
+#ifndef WATCHD_CORE_EVENT_LOOP_H_
+#define WATCHD_CORE_EVENT_LOOP_H_
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "core/timer_wheel.h"
+
+namespace watchd {
+
+class EventLoop {
+ public:
+  // events: a mask of EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP.
+  using IoCallback = std::function<void(uint32_t events)>;
+  using SignalCallback = std::function<void(int signo)>;
+
+  explicit EventLoop(Clock* clock = Clock::Real());
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  Status Init();
+
+  // Watches fd (level-triggered) for `events`; replaces an earlier watch of
+  // the same fd. Unwatch before closing the fd. A callback may watch or
+  // unwatch any fd, its own included; an unwatched fd gets no more calls.
+  Status Watch(int fd, uint32_t events, IoCallback cb);
+  void Unwatch(int fd);
+  bool IsWatched(int fd) const { return fds_.count(fd) != 0; }
+
+  // Timers fire at or after their time, never before; resolution 1 ms.
+  void ScheduleAt(Timer* t, TimePoint when);
+  void ScheduleAfter(Timer* t, Duration delay) { ScheduleAt(t, Now() + delay); }
+  void Cancel(Timer* t) { wheel_.Cancel(t); }
+
+  // Blocks `signals` for the calling thread (call before starting other
+  // threads so they inherit the mask) and delivers them on the loop.
+  Status HandleSignals(const std::vector<int>& signals, SignalCallback cb);
+
+  // One pass: waits for I/O until the next timer is due (at most max_wait,
+  // forever when both are absent), then runs ready I/O callbacks and due
+  // timers. Returns how many callbacks ran.
+  int RunOnce(std::optional<Duration> max_wait = std::nullopt);
+  // Runs until Stop() is called (from a callback).
+  void Run();
+  void Stop() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
+
+  TimePoint Now() const { return clock_->Now(); }
+  Clock* clock() const { return clock_; }
+  size_t pending_timers() const { return wheel_.size(); }
+
+ private:
+  struct Watcher {
+    uint32_t generation;
+    IoCallback cb;
+  };
+
+  uint64_t TickOf(TimePoint t) const;  // ms since epoch_, rounded down
+  void RunTimers();
+  void OnSignalReadable();
+
+  Clock* clock_;
+  TimePoint epoch_;
+  TimerWheel wheel_;
+  int epoll_fd_ = -1;
+  int signal_fd_ = -1;
+  SignalCallback signal_cb_;
+  uint32_t next_generation_ = 1;
+  std::unordered_map<int, Watcher> fds_;
+  std::vector<epoll_event> events_;
+  bool stopped_ = false;
+};
+
+}  // namespace watchd
+
+#endif  // WATCHD_CORE_EVENT_LOOP_H_

@@ -1,0 +1,61 @@
+// A probe runs one health test asynchronously on the event loop and reports
+// one ProbeResult. The Check that owns it handles timeouts and thresholds.
+#ifndef WATCHD_PROBES_PROBE_H_
+#define WATCHD_PROBES_PROBE_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "core/status.h"
+
+namespace watchd {
+
+enum class ProbeOutcome { kSuccess, kFailure, kTimeout, kError };
+
+// "success", "failure", "timeout", "error" (the result label of metrics).
+const char* ProbeOutcomeName(ProbeOutcome outcome);
+
+struct ProbeResult {
+  ProbeOutcome outcome = ProbeOutcome::kError;
+  // Short and human: "connection refused", "status 503", "NXDOMAIN".
+  std::string reason;
+  // Kind-specific observations, exported as metrics when set.
+  std::optional<int> http_status;
+  std::optional<double> dns_lookup_seconds;
+  std::optional<double> ssl_earliest_cert_expiry;  // unix seconds
+  std::optional<uint64_t> resident_memory_bytes;
+
+  static ProbeResult Success(std::string reason = "ok") {
+    return {ProbeOutcome::kSuccess, std::move(reason)};
+  }
+  // The service answered wrongly (status 503, body did not match, refused).
+  static ProbeResult Failure(std::string reason) {
+    return {ProbeOutcome::kFailure, std::move(reason)};
+  }
+  // watchd could not run the test at all (bad URL, out of fds, exec failed).
+  static ProbeResult Error(std::string reason) {
+    return {ProbeOutcome::kError, std::move(reason)};
+  }
+};
+
+class Probe {
+ public:
+  using DoneCallback = std::function<void(ProbeResult)>;
+
+  virtual ~Probe() = default;
+  // Starts one run, which ends by calling `done` exactly once (possibly
+  // before Start returns) unless Cancel() comes first. `timeout` is
+  // advisory: the owning Check cancels the run when it expires, so a probe
+  // need not time itself out. Never called while a run is in flight.
+  virtual void Start(Duration timeout, DoneCallback done) = 0;
+  // Abandons the run in flight, releasing its sockets and children; `done`
+  // is not called afterwards. A no-op when idle. Destruction implies it.
+  virtual void Cancel() = 0;
+};
+
+}  // namespace watchd
+
+#endif  // WATCHD_PROBES_PROBE_H_

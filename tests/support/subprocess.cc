@@ -1,0 +1,129 @@
+#include "tests/support/subprocess.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace watchd::testing {
+
+Subprocess::~Subprocess() { Stop(); }
+
+bool Subprocess::Start(const std::vector<std::string>& argv,
+                       const std::string& log_path) {
+  if (argv.empty() || pid_ > 0) return false;
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int log_fd = -1;
+  if (!log_path.empty()) {
+    log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                  0644);
+    if (log_fd < 0) return false;
+  }
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    // Own process group, so Stop() also reaches grandchildren.
+    setpgid(0, 0);
+    if (log_fd >= 0) {
+      dup2(log_fd, 1);
+      dup2(log_fd, 2);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  if (log_fd >= 0) close(log_fd);
+  pid_ = pid;
+  status_.reset();
+  return true;
+}
+
+bool Subprocess::running() {
+  if (pid_ <= 0 || status_) return false;
+  int st;
+  pid_t r = waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = st;
+    return false;
+  }
+  return r == 0;
+}
+
+bool Subprocess::Signal(int sig) {
+  if (!running()) return false;
+  return kill(pid_, sig) == 0;
+}
+
+std::optional<int> Subprocess::Wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return status_;
+}
+
+void Subprocess::Stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return;
+  if (running()) {
+    kill(-pid_, SIGCONT);
+    kill(-pid_, SIGTERM);
+    kill(pid_, SIGTERM);
+    if (!Wait(grace)) {
+      kill(-pid_, SIGKILL);
+      kill(pid_, SIGKILL);
+      Wait(std::chrono::milliseconds(10000));
+    }
+  }
+  // Whatever of its group is left (servers' own children) goes too.
+  kill(-pid_, SIGKILL);
+  pid_ = -1;
+}
+
+std::string SourcePath(const std::string& relative) {
+  return std::string(WATCHD_SOURCE_DIR) + "/" + relative;
+}
+
+std::string BinaryPath(const std::string& relative) {
+  return std::string(WATCHD_BINARY_DIR) + "/" + relative;
+}
+
+TempDir::TempDir() {
+  const char* base = getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") +
+                     "/watchd-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) != nullptr) path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+bool WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  return static_cast<bool>(out);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace watchd::testing

@@ -1,0 +1,62 @@
+// A child process for tests: real servers (python3, nginx, supervisord,
+// dnsmasq) and the watchd binary itself. Killed and reaped on destruction.
+#ifndef WATCHD_TESTS_SUPPORT_SUBPROCESS_H_
+#define WATCHD_TESTS_SUPPORT_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace watchd::testing {
+
+class Subprocess {
+ public:
+  Subprocess() = default;
+  ~Subprocess();
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  // Starts argv (argv[0] searched on PATH). stdout and stderr both go to
+  // `log_path` when given, else are inherited. Returns false on failure.
+  bool Start(const std::vector<std::string>& argv,
+             const std::string& log_path = "");
+  pid_t pid() const { return pid_; }
+  bool running();
+  // Sends sig; returns false when the process is gone.
+  bool Signal(int sig);
+  // Waits up to `timeout` for exit; the exit status (as from waitpid) or
+  // nullopt on timeout.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+  // SIGTERM, then SIGKILL after `grace`; always reaps.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Path of a file under the source tree / build tree.
+std::string SourcePath(const std::string& relative);
+std::string BinaryPath(const std::string& relative);
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+bool WriteFile(const std::string& path, const std::string& content);
+std::string ReadFile(const std::string& path);
+
+}  // namespace watchd::testing
+
+#endif  // WATCHD_TESTS_SUPPORT_SUBPROCESS_H_
