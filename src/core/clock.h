@@ -3,6 +3,7 @@
 #define WATCHD_CORE_CLOCK_H_
 
 #include <chrono>
+#include <string>
 
 namespace watchd {
 
@@ -22,6 +23,9 @@ class Clock {
 inline double ToSeconds(Duration d) {
   return std::chrono::duration<double>(d).count();
 }
+
+// Compact human form of a duration: "250ms", "2s", "1m30s", "2h".
+std::string FormatDuration(Duration d);
 
 }  // namespace watchd
 

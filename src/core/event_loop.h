@@ -49,7 +49,7 @@ class EventLoop {
 
   // One pass: waits for I/O until the next timer is due (at most max_wait,
   // forever when both are absent), then runs ready I/O callbacks and due
-  // timers. Returns how many callbacks ran.
+  // timers. Returns how many I/O callbacks ran.
   int RunOnce(std::optional<Duration> max_wait = std::nullopt);
   // Runs until Stop() is called (from a callback).
   void Run();

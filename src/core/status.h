@@ -13,7 +13,9 @@ class Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Error(std::string message) { return Status(std::move(message)); }
+  static Status Error(std::string message) {
+    return Status(std::move(message));
+  }
 
   bool ok() const { return !message_.has_value(); }
   // Empty for an ok status.

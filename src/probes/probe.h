@@ -3,6 +3,7 @@
 #ifndef WATCHD_PROBES_PROBE_H_
 #define WATCHD_PROBES_PROBE_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +20,10 @@ enum class ProbeOutcome { kSuccess, kFailure, kTimeout, kError };
 const char* ProbeOutcomeName(ProbeOutcome outcome);
 
 struct ProbeResult {
+  ProbeResult() = default;
+  ProbeResult(ProbeOutcome o, std::string why)
+      : outcome(o), reason(std::move(why)) {}
+
   ProbeOutcome outcome = ProbeOutcome::kError;
   // Short and human: "connection refused", "status 503", "NXDOMAIN".
   std::string reason;
@@ -29,15 +34,15 @@ struct ProbeResult {
   std::optional<uint64_t> resident_memory_bytes;
 
   static ProbeResult Success(std::string reason = "ok") {
-    return {ProbeOutcome::kSuccess, std::move(reason)};
+    return ProbeResult(ProbeOutcome::kSuccess, std::move(reason));
   }
   // The service answered wrongly (status 503, body did not match, refused).
   static ProbeResult Failure(std::string reason) {
-    return {ProbeOutcome::kFailure, std::move(reason)};
+    return ProbeResult(ProbeOutcome::kFailure, std::move(reason));
   }
   // watchd could not run the test at all (bad URL, out of fds, exec failed).
   static ProbeResult Error(std::string reason) {
-    return {ProbeOutcome::kError, std::move(reason)};
+    return ProbeResult(ProbeOutcome::kError, std::move(reason));
   }
 };
 

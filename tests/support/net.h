@@ -14,10 +14,9 @@ int FreePort(bool udp = false);
 bool WaitForPort(int port, std::chrono::milliseconds timeout);
 // Blocking GET of http://127.0.0.1:port/path (tests only); the whole
 // response body, or nullopt on any error. Status code into *status.
-std::optional<std::string> HttpGet(int port, const std::string& path,
-                                   int* status = nullptr,
-                                   std::chrono::milliseconds timeout =
-                                       std::chrono::milliseconds(5000));
+std::optional<std::string> HttpGet(
+    int port, const std::string& path, int* status = nullptr,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
 }  // namespace watchd::testing
 

@@ -9,9 +9,9 @@
 namespace watchd::testing {
 
 // Polls `cond` until it holds or `timeout` passes; returns its last value.
-inline bool WaitFor(const std::function<bool()>& cond,
-                    std::chrono::milliseconds timeout,
-                    std::chrono::milliseconds poll = std::chrono::milliseconds(10)) {
+inline bool WaitFor(
+    const std::function<bool()>& cond, std::chrono::milliseconds timeout,
+    std::chrono::milliseconds poll = std::chrono::milliseconds(10)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!cond()) {
     if (std::chrono::steady_clock::now() >= deadline) return cond();

@@ -1,0 +1,152 @@
+#include "core/event_loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace watchd {
+namespace {
+
+constexpr uint64_t kFdMask = 0xffffffffu;
+
+// epoll_event.data carries the fd and the generation of its watch, so an
+// event queued for an fd that was unwatched (and maybe reused) in the same
+// batch is recognised as stale and dropped.
+uint64_t Pack(int fd, uint32_t generation) {
+  return (static_cast<uint64_t>(generation) << 32) | static_cast<uint32_t>(fd);
+}
+
+std::string Errno(const char* what) {
+  return std::string(what) + ": " + strerror(errno);
+}
+
+}  // namespace
+
+EventLoop::EventLoop(Clock* clock)
+    : clock_(clock), epoch_(clock->Now()), wheel_(0), events_(256) {}
+
+EventLoop::~EventLoop() {
+  if (signal_fd_ >= 0) close(signal_fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+Status EventLoop::Init() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return Status::Error(Errno("epoll_create1"));
+  return Status::Ok();
+}
+
+Status EventLoop::Watch(int fd, uint32_t events, IoCallback cb) {
+  auto it = fds_.find(fd);
+  const bool exists = it != fds_.end();
+  uint32_t generation = next_generation_++;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = Pack(fd, generation);
+  if (epoll_ctl(epoll_fd_, exists ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) !=
+      0) {
+    return Status::Error(Errno("epoll_ctl"));
+  }
+  if (exists) {
+    it->second.generation = generation;
+    it->second.cb = std::move(cb);
+  } else {
+    fds_.emplace(fd, Watcher{generation, std::move(cb)});
+  }
+  return Status::Ok();
+}
+
+void EventLoop::Unwatch(int fd) {
+  auto it = fds_.find(fd);
+  if (it == fds_.end()) return;
+  // Fails harmlessly when the owner already closed the fd.
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  fds_.erase(it);
+}
+
+uint64_t EventLoop::TickOf(TimePoint t) const {
+  if (t <= epoch_) return 0;
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(t - epoch_)
+          .count());
+}
+
+void EventLoop::ScheduleAt(Timer* t, TimePoint when) {
+  // Round up, so a timer never fires before its time.
+  uint64_t tick = TickOf(when);
+  if (epoch_ + std::chrono::milliseconds(tick) < when) ++tick;
+  wheel_.Schedule(t, tick);
+}
+
+Status EventLoop::HandleSignals(const std::vector<int>& signals,
+                                SignalCallback cb) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : signals) sigaddset(&mask, s);
+  if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) {
+    return Status::Error("pthread_sigmask failed");
+  }
+  int fd = signalfd(signal_fd_, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd < 0) return Status::Error(Errno("signalfd"));
+  signal_fd_ = fd;
+  signal_cb_ = std::move(cb);
+  return Watch(signal_fd_, EPOLLIN, [this](uint32_t) { OnSignalReadable(); });
+}
+
+void EventLoop::OnSignalReadable() {
+  signalfd_siginfo info;
+  while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+    if (signal_cb_) signal_cb_(static_cast<int>(info.ssi_signo));
+  }
+}
+
+void EventLoop::RunTimers() { wheel_.Advance(TickOf(clock_->Now())); }
+
+int EventLoop::RunOnce(std::optional<Duration> max_wait) {
+  RunTimers();
+  // How long until the next timer, rounded up to whole milliseconds.
+  int timeout_ms = -1;
+  if (auto ticks = wheel_.TicksUntilNext()) {
+    TimePoint due = epoch_ + std::chrono::milliseconds(wheel_.now() + *ticks);
+    Duration left = due - clock_->Now();
+    timeout_ms =
+        left <= Duration::zero()
+            ? 0
+            : static_cast<int>(
+                  std::chrono::ceil<std::chrono::milliseconds>(left).count());
+  }
+  if (max_wait) {
+    int cap = static_cast<int>(
+        std::chrono::ceil<std::chrono::milliseconds>(*max_wait).count());
+    if (cap < 0) cap = 0;
+    if (timeout_ms < 0 || cap < timeout_ms) timeout_ms = cap;
+  }
+  int n = epoll_wait(epoll_fd_, events_.data(),
+                     static_cast<int>(events_.size()), timeout_ms);
+  int ran = 0;
+  if (n < 0 && errno != EINTR) n = 0;
+  for (int i = 0; i < n; ++i) {
+    int fd = static_cast<int>(events_[i].data.u64 & kFdMask);
+    uint32_t generation = static_cast<uint32_t>(events_[i].data.u64 >> 32);
+    auto it = fds_.find(fd);
+    if (it == fds_.end() || it->second.generation != generation) continue;
+    // Copy: the callback may unwatch its own fd, destroying the original.
+    IoCallback cb = it->second.cb;
+    cb(events_[i].events);
+    ++ran;
+  }
+  if (n == static_cast<int>(events_.size())) events_.resize(events_.size() * 2);
+  RunTimers();
+  return ran;
+}
+
+void EventLoop::Run() {
+  stopped_ = false;
+  while (!stopped_) RunOnce();
+}
+
+}  // namespace watchd

@@ -1,0 +1,149 @@
+#include "core/event_loop.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace watchd {
+namespace {
+
+using std::chrono::milliseconds;
+
+class EventLoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
+
+  // Runs the loop until cond holds or 5 s pass.
+  bool RunUntil(const std::function<bool()>& cond) {
+    TimePoint deadline = loop_.Now() + std::chrono::seconds(5);
+    while (!cond() && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
+    return cond();
+  }
+
+  EventLoop loop_;
+};
+
+TEST_F(EventLoopTest, TimersFireInOrderAndNeverEarly) {
+  std::vector<int> order;
+  std::vector<TimePoint> fired(3);
+  Timer a([&] {
+    order.push_back(1);
+    fired[0] = loop_.Now();
+  });
+  Timer b([&] {
+    order.push_back(2);
+    fired[1] = loop_.Now();
+  });
+  Timer c([&] {
+    order.push_back(3);
+    fired[2] = loop_.Now();
+  });
+  TimePoint start = loop_.Now();
+  loop_.ScheduleAt(&c, start + milliseconds(60));
+  loop_.ScheduleAt(&a, start + milliseconds(20));
+  loop_.ScheduleAt(&b, start + milliseconds(40));
+  ASSERT_TRUE(RunUntil([&] { return order.size() == 3; }));
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_GE(fired[0] - start, milliseconds(20));
+  EXPECT_GE(fired[1] - start, milliseconds(40));
+  EXPECT_GE(fired[2] - start, milliseconds(60));
+}
+
+TEST_F(EventLoopTest, IdleLoopSleepsUntilTheNextTimer) {
+  bool fired = false;
+  Timer t([&] { fired = true; });
+  loop_.ScheduleAfter(&t, milliseconds(100));
+  // No max_wait: a single pass must block until the timer is due, not spin.
+  int passes = 0;
+  while (!fired && passes < 1000) {
+    loop_.RunOnce();
+    ++passes;
+  }
+  EXPECT_TRUE(fired);
+  EXPECT_LE(passes, 3);
+}
+
+TEST_F(EventLoopTest, CancelledTimerDoesNotFire) {
+  bool fired = false, other = false;
+  Timer t([&] { fired = true; });
+  Timer u([&] { other = true; });
+  loop_.ScheduleAfter(&t, milliseconds(10));
+  loop_.ScheduleAfter(&u, milliseconds(30));
+  loop_.Cancel(&t);
+  ASSERT_TRUE(RunUntil([&] { return other; }));
+  EXPECT_FALSE(fired);
+}
+
+TEST_F(EventLoopTest, WatchesPipeReadiness) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+  std::string got;
+  ASSERT_TRUE(loop_
+                  .Watch(fds[0], EPOLLIN,
+                         [&](uint32_t events) {
+                           EXPECT_TRUE(events & EPOLLIN);
+                           char buf[64];
+                           ssize_t n = read(fds[0], buf, sizeof(buf));
+                           if (n > 0) got.append(buf, n);
+                         })
+                  .ok());
+  ASSERT_EQ(write(fds[1], "ping", 4), 4);
+  ASSERT_TRUE(RunUntil([&] { return got == "ping"; }));
+  loop_.Unwatch(fds[0]);
+  EXPECT_FALSE(loop_.IsWatched(fds[0]));
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST_F(EventLoopTest, CallbackMayUnwatchAnotherReadyFd) {
+  int a[2], b[2];
+  ASSERT_EQ(pipe2(a, O_NONBLOCK | O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(b, O_NONBLOCK | O_CLOEXEC), 0);
+  int calls = 0;
+  // Whichever runs first unwatches the other; the other must not run.
+  auto cb = [&](int self, int other) {
+    return [&, self, other](uint32_t) {
+      ++calls;
+      char c;
+      while (read(self, &c, 1) > 0) {
+      }
+      loop_.Unwatch(other);
+    };
+  };
+  ASSERT_TRUE(loop_.Watch(a[0], EPOLLIN, cb(a[0], b[0])).ok());
+  ASSERT_TRUE(loop_.Watch(b[0], EPOLLIN, cb(b[0], a[0])).ok());
+  ASSERT_EQ(write(a[1], "x", 1), 1);
+  ASSERT_EQ(write(b[1], "x", 1), 1);
+  loop_.RunOnce(milliseconds(1000));
+  EXPECT_EQ(calls, 1);
+  for (int fd : {a[0], a[1], b[0], b[1]}) {
+    loop_.Unwatch(fd);
+    close(fd);
+  }
+}
+
+TEST_F(EventLoopTest, DeliversSignalsOnTheLoop) {
+  int got = 0;
+  ASSERT_TRUE(
+      loop_.HandleSignals({SIGUSR1}, [&](int signo) { got = signo; }).ok());
+  ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+  ASSERT_TRUE(RunUntil([&] { return got != 0; }));
+  EXPECT_EQ(got, SIGUSR1);
+}
+
+TEST_F(EventLoopTest, TimerRearmedFromItsCallbackRunsPeriodically) {
+  int runs = 0;
+  Timer t;
+  t.set_callback([&] {
+    if (++runs < 5) loop_.ScheduleAfter(&t, milliseconds(5));
+  });
+  loop_.ScheduleAfter(&t, milliseconds(5));
+  ASSERT_TRUE(RunUntil([&] { return runs == 5; }));
+  EXPECT_FALSE(t.pending());
+}
+
+}  // namespace
+}  // namespace watchd

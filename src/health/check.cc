@@ -1,0 +1,136 @@
+#include "health/check.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/event_loop.h"
+#include "core/random.h"
+
+namespace watchd {
+
+const char* CheckStateName(CheckState state) {
+  switch (state) {
+    case CheckState::kPending:
+      return "pending";
+    case CheckState::kPassing:
+      return "passing";
+    case CheckState::kFailing:
+      return "failing";
+  }
+  return "unknown";
+}
+
+Check::Check(std::string service, CheckConfig config,
+             std::unique_ptr<Probe> probe, EventLoop* loop, Random* random,
+             CheckObserver* observer)
+    : service_(std::move(service)),
+      config_(std::move(config)),
+      probe_(std::move(probe)),
+      loop_(loop),
+      random_(random),
+      observer_(observer),
+      run_timer_([this] { Run(); }),
+      timeout_timer_([this] { OnTimeout(); }) {}
+
+Check::~Check() { Stop(); }
+
+void Check::Start() {
+  Stop();
+  auto window = std::chrono::duration_cast<Duration>(
+      config_.interval * config_.jitter * random_->Uniform());
+  planned_ = loop_->Now() + window;
+  loop_->ScheduleAt(&run_timer_, planned_);
+}
+
+void Check::Stop() {
+  if (running_) probe_->Cancel();
+  running_ = false;
+  loop_->Cancel(&run_timer_);
+  loop_->Cancel(&timeout_timer_);
+}
+
+void Check::Reset() {
+  if (running_) {
+    probe_->Cancel();
+    running_ = false;
+    loop_->Cancel(&timeout_timer_);
+    ScheduleNext();
+  }
+  failures_ = 0;
+  successes_ = 0;
+  if (state_ != CheckState::kPending) {
+    CheckState from = state_;
+    state_ = CheckState::kPending;
+    observer_->OnStateChange(*this, from, state_);
+  }
+}
+
+Duration Check::JitteredInterval() {
+  // Uniform in interval * [1 - jitter/2, 1 + jitter/2]: the mean stays the
+  // configured interval while neighbours drift apart.
+  double factor = 1.0 + config_.jitter * (random_->Uniform() - 0.5);
+  return std::chrono::duration_cast<Duration>(config_.interval * factor);
+}
+
+void Check::Run() {
+  running_ = true;
+  started_ = loop_->Now();
+  loop_->ScheduleAfter(&timeout_timer_, config_.timeout);
+  probe_->Start(config_.timeout,
+                [this](ProbeResult result) { Complete(std::move(result)); });
+}
+
+void Check::OnTimeout() {
+  if (!running_) return;
+  probe_->Cancel();
+  ProbeResult result;
+  result.outcome = ProbeOutcome::kTimeout;
+  result.reason = "timeout after " + FormatDuration(config_.timeout);
+  Complete(std::move(result));
+}
+
+void Check::Complete(ProbeResult result) {
+  if (!running_) return;
+  running_ = false;
+  loop_->Cancel(&timeout_timer_);
+  TimePoint now = loop_->Now();
+  last_duration_ = now - started_;
+  Duration lateness = std::max(Duration::zero(), started_ - planned_);
+
+  CheckState from = state_;
+  if (result.outcome == ProbeOutcome::kSuccess) {
+    failures_ = 0;
+    ++successes_;
+    if (state_ != CheckState::kPassing && successes_ >= config_.successes) {
+      state_ = CheckState::kPassing;
+    }
+  } else {
+    successes_ = 0;
+    ++failures_;
+    if (state_ != CheckState::kFailing && failures_ >= config_.failures) {
+      state_ = CheckState::kFailing;
+    }
+  }
+  CheckState to = state_;
+  last_ = std::move(result);
+  ScheduleNext();
+  // Observers run last, as they may Reset() or Stop() this check (never
+  // destroy it); the probe report goes out even then.
+  ProbeResult reported = *last_;
+  if (to != from) observer_->OnStateChange(*this, from, to);
+  observer_->OnProbeDone(*this, reported, last_duration_, lateness);
+}
+
+void Check::ScheduleNext() {
+  // Planned from the previous plan, not from completion, so probes do not
+  // drift; after a stall the missed periods are skipped, not replayed.
+  TimePoint now = loop_->Now();
+  planned_ += JitteredInterval();
+  if (planned_ < now) {
+    auto behind = (now - planned_) / config_.interval + 1;
+    planned_ += config_.interval * behind;
+  }
+  loop_->ScheduleAt(&run_timer_, planned_);
+}
+
+}  // namespace watchd

@@ -1,0 +1,217 @@
+#include "health/check.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <vector>
+
+#include "core/event_loop.h"
+#include "core/fake_clock.h"
+#include "core/random.h"
+
+namespace watchd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Answers each run with the next scripted outcome, or stays in flight
+// ("hangs") when the script says so.
+class ScriptedProbe : public Probe {
+ public:
+  void Start(Duration, DoneCallback done) override {
+    ++starts;
+    in_flight = true;
+    if (script.empty() || script.front() == kHang) {
+      if (!script.empty()) script.pop_front();
+      done_ = std::move(done);
+      return;
+    }
+    ProbeOutcome o = script.front();
+    script.pop_front();
+    in_flight = false;
+    done(ProbeResult{o, ProbeOutcomeName(o)});
+  }
+  void Cancel() override {
+    ++cancels;
+    in_flight = false;
+    done_ = nullptr;
+  }
+
+  static constexpr ProbeOutcome kHang = static_cast<ProbeOutcome>(99);
+  std::deque<ProbeOutcome> script;
+  int starts = 0;
+  int cancels = 0;
+  bool in_flight = false;
+
+ private:
+  DoneCallback done_;
+};
+
+struct Recorder : CheckObserver {
+  void OnProbeDone(const Check&, const ProbeResult& r, Duration,
+                   Duration late) override {
+    results.push_back(r);
+    lateness.push_back(late);
+  }
+  void OnStateChange(const Check&, CheckState from, CheckState to) override {
+    changes.emplace_back(from, to);
+  }
+  std::vector<ProbeResult> results;
+  std::vector<Duration> lateness;
+  std::vector<std::pair<CheckState, CheckState>> changes;
+};
+
+class CheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
+
+  std::unique_ptr<Check> Make(CheckConfig config) {
+    auto probe = std::make_unique<ScriptedProbe>();
+    probe_ = probe.get();
+    return std::make_unique<Check>("svc", std::move(config), std::move(probe),
+                                   &loop_, &random_, &recorder_);
+  }
+
+  // Moves fake time forward in small steps, running due timers.
+  void Advance(Duration d, Duration step = milliseconds(10)) {
+    for (Duration done{0}; done < d; done += step) {
+      clock_.Advance(step);
+      loop_.RunOnce(Duration::zero());
+    }
+  }
+
+  static CheckConfig Config(int failures = 3, int successes = 1) {
+    CheckConfig c;
+    c.name = "health";
+    c.probe = ExecProbeConfig{{"/bin/true"}};
+    c.interval = seconds(1);
+    c.timeout = milliseconds(300);
+    c.jitter = 0;
+    c.failures = failures;
+    c.successes = successes;
+    return c;
+  }
+
+  FakeClock clock_;
+  EventLoop loop_{&clock_};
+  Random random_{42};
+  Recorder recorder_;
+  ScriptedProbe* probe_ = nullptr;
+};
+
+TEST_F(CheckTest, PendingUntilThresholdThenFailingThenPassing) {
+  auto check = Make(Config(/*failures=*/3, /*successes=*/2));
+  probe_->script = {ProbeOutcome::kFailure, ProbeOutcome::kError,
+                    ProbeOutcome::kFailure, ProbeOutcome::kSuccess,
+                    ProbeOutcome::kSuccess};
+  check->Start();
+  Advance(milliseconds(2500));
+  EXPECT_EQ(probe_->starts, 3);
+  EXPECT_EQ(check->state(), CheckState::kFailing);
+  EXPECT_EQ(check->consecutive_failures(), 3);
+  Advance(seconds(1));
+  EXPECT_EQ(check->state(), CheckState::kFailing)
+      << "one success is not enough";
+  Advance(seconds(1));
+  EXPECT_EQ(check->state(), CheckState::kPassing);
+  ASSERT_EQ(recorder_.changes.size(), 2u);
+  EXPECT_EQ(recorder_.changes[0],
+            std::make_pair(CheckState::kPending, CheckState::kFailing));
+  EXPECT_EQ(recorder_.changes[1],
+            std::make_pair(CheckState::kFailing, CheckState::kPassing));
+}
+
+TEST_F(CheckTest, TimeoutCancelsTheProbeAndCountsAsFailure) {
+  auto check = Make(Config(1));
+  probe_->script = {ScriptedProbe::kHang};
+  check->Start();
+  Advance(milliseconds(200));
+  EXPECT_TRUE(check->running());
+  EXPECT_TRUE(recorder_.results.empty());
+  Advance(milliseconds(200));
+  ASSERT_EQ(recorder_.results.size(), 1u);
+  EXPECT_EQ(recorder_.results[0].outcome, ProbeOutcome::kTimeout);
+  EXPECT_EQ(recorder_.results[0].reason, "timeout after 300ms");
+  EXPECT_EQ(probe_->cancels, 1);
+  EXPECT_FALSE(probe_->in_flight);
+  EXPECT_EQ(check->state(), CheckState::kFailing);
+}
+
+TEST_F(CheckTest, RunsOnItsIntervalWithoutDrift) {
+  auto check = Make(Config());
+  for (int i = 0; i < 20; ++i) probe_->script.push_back(ProbeOutcome::kSuccess);
+  check->Start();
+  Advance(milliseconds(10050));
+  // First run at t=0 (no jitter), then every second.
+  EXPECT_EQ(probe_->starts, 11);
+  for (Duration late : recorder_.lateness) EXPECT_LT(late, milliseconds(20));
+}
+
+TEST_F(CheckTest, StallSkipsMissedPeriodsInsteadOfReplayingThem) {
+  auto check = Make(Config());
+  for (int i = 0; i < 20; ++i) probe_->script.push_back(ProbeOutcome::kSuccess);
+  check->Start();
+  Advance(milliseconds(50));
+  ASSERT_EQ(probe_->starts, 1);
+  // The loop is stalled for 5.5 intervals.
+  clock_.Advance(milliseconds(5500));
+  loop_.RunOnce(Duration::zero());
+  loop_.RunOnce(Duration::zero());
+  EXPECT_EQ(probe_->starts, 2) << "one catch-up run, not five";
+  EXPECT_GE(recorder_.lateness.back(), milliseconds(4500));
+  Advance(milliseconds(990));
+  EXPECT_EQ(probe_->starts, 3);
+}
+
+TEST_F(CheckTest, JitterSpreadsFirstRuns) {
+  CheckConfig c = Config();
+  c.interval = seconds(10);
+  c.jitter = 0.5;
+  std::vector<std::unique_ptr<Check>> checks;
+  std::vector<ScriptedProbe*> probes;
+  for (int i = 0; i < 50; ++i) {
+    checks.push_back(Make(c));
+    probes.push_back(probe_);
+    checks.back()->Start();
+  }
+  TimePoint start = loop_.Now();
+  TimePoint min = TimePoint::max(), max = TimePoint::min();
+  for (auto& ch : checks) {
+    min = std::min(min, ch->next_run());
+    max = std::max(max, ch->next_run());
+    EXPECT_LE(ch->next_run() - start, seconds(5));
+  }
+  EXPECT_GT(max - min, seconds(2)) << "first runs are spread over the window";
+}
+
+TEST_F(CheckTest, ResetForgetsCountersAndReturnsToPending) {
+  auto check = Make(Config(2));
+  probe_->script = {ProbeOutcome::kFailure, ProbeOutcome::kFailure,
+                    ProbeOutcome::kFailure};
+  check->Start();
+  Advance(milliseconds(1500));
+  ASSERT_EQ(check->state(), CheckState::kFailing);
+  check->Reset();
+  EXPECT_EQ(check->state(), CheckState::kPending);
+  EXPECT_EQ(check->consecutive_failures(), 0);
+  Advance(seconds(1));
+  EXPECT_EQ(check->state(), CheckState::kPending)
+      << "one failure after a reset is below the threshold of 2";
+}
+
+TEST_F(CheckTest, StopCancelsTheRunInFlight) {
+  auto check = Make(Config());
+  probe_->script = {ScriptedProbe::kHang};
+  check->Start();
+  Advance(milliseconds(50));
+  ASSERT_TRUE(probe_->in_flight);
+  check->Stop();
+  EXPECT_FALSE(probe_->in_flight);
+  EXPECT_EQ(loop_.pending_timers(), 0u);
+  Advance(seconds(3));
+  EXPECT_TRUE(recorder_.results.empty());
+}
+
+}  // namespace
+}  // namespace watchd
