@@ -1,0 +1,66 @@
+#include "tests/support/watchd_process.h"
+
+#include "tests/support/net.h"
+#include "tests/support/wait.h"
+
+namespace watchd::testing {
+
+std::string WatchdBinary() { return BinaryPath("watchd"); }
+
+WatchdProcess::WatchdProcess(const std::string& services_yaml,
+                             const std::string& extra_yaml)
+    : config_path_(dir_.File("watchd.yaml")),
+      log_path_(dir_.File("watchd.log")),
+      metrics_port_(FreePort()) {
+  std::string config = "daemon:\n  metrics_listen: 127.0.0.1:" +
+                       std::to_string(metrics_port_) +
+                       "\n  control_socket: " + dir_.File("control.sock") +
+                       "\n  state_file: " + dir_.File("state.json") +
+                       "\n  log_level: debug\n" + extra_yaml +
+                       "services:\n" + services_yaml;
+  WriteFile(config_path_, config);
+}
+
+WatchdProcess::~WatchdProcess() { process_.Stop(); }
+
+bool WatchdProcess::Start() {
+  if (!process_.Start({WatchdBinary(), "-c", config_path_}, log_path_)) {
+    return false;
+  }
+  return WaitFor(
+      [this] { return !process_.running() || !ScrapeText().empty(); },
+      std::chrono::seconds(20)) &&
+         process_.running();
+}
+
+std::string WatchdProcess::Log() const { return ReadFile(log_path_); }
+
+std::string WatchdProcess::ScrapeText() const {
+  int status = 0;
+  auto body = HttpGet(metrics_port_, "/metrics", &status);
+  if (!body || status != 200) return "";
+  return *body;
+}
+
+std::vector<Sample> WatchdProcess::Scrape() const {
+  return ParseMetrics(ScrapeText());
+}
+
+bool WatchdProcess::WaitForMetric(
+    const std::string& name, const std::map<std::string, std::string>& labels,
+    double value, std::chrono::milliseconds timeout) {
+  return WaitFor(
+      [&] {
+        auto v = FindMetric(Scrape(), name, labels);
+        return v && *v == value;
+      },
+      timeout, std::chrono::milliseconds(50));
+}
+
+bool WatchdProcess::WaitForLog(const std::string& text,
+                               std::chrono::milliseconds timeout) {
+  return WaitFor([&] { return Log().find(text) != std::string::npos; },
+                 timeout, std::chrono::milliseconds(50));
+}
+
+}  // namespace watchd::testing
