@@ -1,0 +1,60 @@
+// Reading processes from /proc: identity (pid + start time, so a recycled
+// pid is never mistaken for the process watchd recorded), state, memory and
+// descendants. Cheap synchronous reads, fine on the loop.
+#ifndef WATCHD_CORE_PROCFS_H_
+#define WATCHD_CORE_PROCFS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace watchd {
+
+// A process as watchd recorded it: the pid alone is not an identity.
+struct ProcessIdentity {
+  pid_t pid = 0;
+  uint64_t start_time = 0;  // /proc/PID/stat field 22, clock ticks since boot
+
+  bool operator==(const ProcessIdentity&) const = default;
+};
+
+struct ProcStat {
+  pid_t pid = 0;
+  char state = '?';  // R S D T t Z X I ...
+  pid_t ppid = 0;
+  uint64_t start_time = 0;
+  std::string comm;
+};
+
+// Fields of /proc/PID/stat; an error when the process does not exist.
+Result<ProcStat> ReadProcStat(pid_t pid,
+                              const std::string& proc_root = "/proc");
+// Parses the text of a stat file (comm may hold spaces and parentheses).
+Result<ProcStat> ParseProcStat(const std::string& text);
+
+// Resident set size in bytes (VmRSS of /proc/PID/status).
+Result<uint64_t> ReadRssBytes(pid_t pid,
+                              const std::string& proc_root = "/proc");
+
+// Every descendant of pid (children, grandchildren, ...), via
+// /proc/PID/task/*/children.
+std::vector<pid_t> ReadDescendants(pid_t pid,
+                                   const std::string& proc_root = "/proc");
+
+// Seconds the system has been up, and clock ticks per second, to turn a
+// start time into an uptime.
+double ProcessUptimeSeconds(uint64_t start_time);
+
+// "running", "sleeping", "disk sleep", "stopped", "zombie", ...
+const char* ProcStateName(char state);
+
+// Reads a pidfile: a positive decimal pid, optionally followed by a newline.
+Result<pid_t> ReadPidfile(const std::string& path);
+
+}  // namespace watchd
+
+#endif  // WATCHD_CORE_PROCFS_H_

@@ -1,0 +1,109 @@
+#include "core/procfs.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "tests/support/subprocess.h"
+#include "tests/support/wait.h"
+
+namespace watchd {
+namespace {
+
+using std::chrono::seconds;
+
+TEST(ProcfsTest, ParsesCommWithSpacesAndParentheses) {
+  std::string text =
+      "1234 (web (worker) 1) S 1 1234 1234 0 -1 4194560 100 0 0 0 5 3 0 0 20 "
+      "0 1 0 987654 1000000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 "
+      "17 1 0 0 0 0 0\n";
+  auto st = ParseProcStat(text);
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  EXPECT_EQ(st->pid, 1234);
+  EXPECT_EQ(st->comm, "web (worker) 1");
+  EXPECT_EQ(st->state, 'S');
+  EXPECT_EQ(st->ppid, 1);
+  EXPECT_EQ(st->start_time, 987654u);
+}
+
+TEST(ProcfsTest, RejectsTruncatedStat) {
+  EXPECT_FALSE(ParseProcStat("12 (x) S 1 2").ok());
+  EXPECT_FALSE(ParseProcStat("garbage").ok());
+}
+
+TEST(ProcfsTest, ReadsOwnProcess) {
+  auto st = ReadProcStat(getpid());
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->pid, getpid());
+  EXPECT_EQ(st->ppid, getppid());
+  EXPECT_GT(st->start_time, 0u);
+  EXPECT_EQ(st->state, 'R');
+  auto rss = ReadRssBytes(getpid());
+  ASSERT_TRUE(rss.ok());
+  EXPECT_GT(*rss, 100u * 1024);
+}
+
+TEST(ProcfsTest, MissingProcessIsAnError) {
+  EXPECT_FALSE(ReadProcStat(0).ok());
+  EXPECT_FALSE(ReadProcStat(-5).ok());
+  EXPECT_FALSE(ReadProcStat(999999999).ok());
+}
+
+TEST(ProcfsTest, SeesStoppedAndZombieStates) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_EQ(kill(child, SIGSTOP), 0);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        auto st = ReadProcStat(child);
+        return st.ok() && st->state == 'T';
+      },
+      seconds(10)));
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  // Not reaped yet: a zombie.
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        auto st = ReadProcStat(child);
+        return st.ok() && st->state == 'Z';
+      },
+      seconds(10)));
+  waitpid(child, nullptr, 0);
+  EXPECT_FALSE(ReadProcStat(child).ok());
+}
+
+TEST(ProcfsTest, FindsGrandchildren) {
+  testing::TempDir dir;
+  testing::Subprocess tree;
+  const std::string pidfile = dir.File("grandchild.pid");
+  ASSERT_TRUE(tree.Start(
+      {"/bin/sh", "-c", "sleep 1000 & echo $! > " + pidfile + "; wait"}));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return ReadPidfile(pidfile).ok(); }, seconds(10)));
+  pid_t grandchild = *ReadPidfile(pidfile);
+  auto all = ReadDescendants(getpid());
+  EXPECT_NE(std::find(all.begin(), all.end(), tree.pid()), all.end());
+  EXPECT_NE(std::find(all.begin(), all.end(), grandchild), all.end());
+}
+
+TEST(ProcfsTest, PidfileValidation) {
+  testing::TempDir dir;
+  const std::string p = dir.File("x.pid");
+  EXPECT_FALSE(ReadPidfile(p).ok());
+  testing::WriteFile(p, "4242\n");
+  ASSERT_TRUE(ReadPidfile(p).ok());
+  EXPECT_EQ(*ReadPidfile(p), 4242);
+  for (const char* bad : {"", "abc", "-3", "0", "12 34", "99999999999"}) {
+    testing::WriteFile(p, bad);
+    EXPECT_FALSE(ReadPidfile(p).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace watchd
