@@ -4,6 +4,15 @@
 
 namespace watchd {
 
+static_assert(static_cast<int>(ProbeOutcome::kSuccess) ==
+                  static_cast<int>(ProbeOutcomeLabel::kSuccess) &&
+              static_cast<int>(ProbeOutcome::kFailure) ==
+                  static_cast<int>(ProbeOutcomeLabel::kFailure) &&
+              static_cast<int>(ProbeOutcome::kTimeout) ==
+                  static_cast<int>(ProbeOutcomeLabel::kTimeout) &&
+              static_cast<int>(ProbeOutcome::kError) ==
+                  static_cast<int>(ProbeOutcomeLabel::kError));
+
 CheckReporter::CheckReporter(Metrics* metrics, const std::string& service,
                              const std::string& check, const std::string& kind)
     : metrics_(metrics), handle_(metrics->AddCheck(service, check, kind)) {}
@@ -16,7 +25,9 @@ void CheckReporter::OnProbeDone(const Check&, const ProbeResult& result,
   details.http_status = result.http_status;
   details.dns_lookup_seconds = result.dns_lookup_seconds;
   details.ssl_earliest_cert_expiry = result.ssl_earliest_cert_expiry;
-  metrics_->ObserveProbe(handle_, ProbeOutcomeName(result.outcome),
+  // ProbeOutcomeLabel lists the outcomes in ProbeOutcome's order.
+  metrics_->ObserveProbe(handle_,
+                         static_cast<ProbeOutcomeLabel>(result.outcome),
                          ToSeconds(duration), details);
   metrics_->ObserveLateness(ToSeconds(lateness));
 }

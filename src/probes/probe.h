@@ -14,6 +14,7 @@
 
 namespace watchd {
 
+// Same order as metrics' ProbeOutcomeLabel (the daemon casts between them).
 enum class ProbeOutcome { kSuccess, kFailure, kTimeout, kError };
 
 // "success", "failure", "timeout", "error" (the result label of metrics).
