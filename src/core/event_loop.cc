@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 namespace watchd {
@@ -111,7 +112,12 @@ int EventLoop::RunOnce(std::optional<Duration> max_wait) {
   // How long until the next timer, rounded up to whole milliseconds.
   int timeout_ms = -1;
   if (auto ticks = wheel_.TicksUntilNext()) {
-    TimePoint due = epoch_ + std::chrono::milliseconds(wheel_.now() + *ticks);
+    // Far timers (or far cascade points) need no exact wait: waking once an
+    // hour and asking again costs nothing and keeps the arithmetic in range.
+    constexpr uint64_t kMaxWaitTicks = 3600 * 1000;
+    TimePoint due =
+        epoch_ + std::chrono::milliseconds(wheel_.now() +
+                                           std::min(*ticks, kMaxWaitTicks));
     Duration left = due - clock_->Now();
     timeout_ms =
         left <= Duration::zero()

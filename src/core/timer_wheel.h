@@ -35,6 +35,8 @@ class Timer {
   Timer* next_ = nullptr;
   TimerWheel* wheel_ = nullptr;
   uint64_t expires_ = 0;
+  uint64_t seq_ = 0;   // order of scheduling, breaks ties of expires_
+  uint32_t list_ = 0;  // which of the wheel's lists holds it
   Callback cb_;
 };
 
@@ -67,12 +69,18 @@ class TimerWheel {
   size_t size() const { return size_; }
 
  private:
-  // Implementation-defined: levels of slots, bitmaps of non-empty slots.
+  // Levels of slots, a bitmap of non-empty slots per level, the due list.
   struct Impl;
+  // Puts t in the list its expiry calls for relative to now_.
   void Link(Timer* t);
+  // Takes t out of whatever list holds it.
   void Unlink(Timer* t);
+  // Moves every timer due by `now` into impl_->batch and re-files the rest
+  // of the slots that time passes, then sets now_ = now.
+  void Collect(uint64_t now);
 
   uint64_t now_;
+  uint64_t next_seq_ = 0;
   size_t size_ = 0;
   Impl* impl_;
 };
