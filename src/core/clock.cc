@@ -1,5 +1,7 @@
 #include "core/clock.h"
 
+#include <cstdint>
+
 namespace watchd {
 namespace {
 
@@ -11,27 +13,25 @@ class SteadyClock : public Clock {
 }  // namespace
 
 std::string FormatDuration(Duration d) {
-  using std::chrono::duration_cast;
-  auto ms = duration_cast<std::chrono::milliseconds>(d).count();
-  if (ms < 1000) {
-    if (ms == 0 && d.count() > 0) {
-      return std::to_string(
-                 duration_cast<std::chrono::microseconds>(d).count()) +
-             "us";
-    }
-    return std::to_string(ms) + "ms";
-  }
+  static constexpr struct {
+    const char* name;
+    int64_t nanos;
+  } kUnits[] = {
+      {"h", 3'600'000'000'000}, {"m", 60'000'000'000}, {"s", 1'000'000'000},
+      {"ms", 1'000'000},        {"us", 1'000},         {"ns", 1}};
+  int64_t nanos = d.count();
+  if (nanos == 0) return "0s";
   std::string out;
-  int64_t rest = ms;
-  const struct {
-    int64_t unit;
-    const char* suffix;
-  } kUnits[] = {{3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
-  for (const auto& u : kUnits) {
-    if (rest >= u.unit) {
-      out += std::to_string(rest / u.unit) + u.suffix;
-      rest %= u.unit;
-    }
+  if (nanos < 0) {
+    out = "-";
+    nanos = -nanos;
+  }
+  for (const auto& unit : kUnits) {
+    int64_t count = nanos / unit.nanos;
+    if (count == 0) continue;
+    out += std::to_string(count);
+    out += unit.name;
+    nanos -= count * unit.nanos;
   }
   return out;
 }

@@ -24,7 +24,8 @@ inline double ToSeconds(Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-// Compact human form of a duration: "250ms", "2s", "1m30s", "2h".
+// The shortest exact text of a duration, as the config reads it back:
+// "0s", "250ms", "1m30s", "2h".
 std::string FormatDuration(Duration d);
 
 }  // namespace watchd
