@@ -116,6 +116,8 @@ struct SupervisorConfig {
   std::vector<std::string> restart;
   std::vector<std::string> start;
   std::vector<std::string> stop;
+  // systemd: the systemctl argv prefix, e.g. [systemctl, --user].
+  std::vector<std::string> systemctl = {"systemctl"};
   Duration timeout = std::chrono::seconds(30);
   SourceLocation location;
 };

@@ -1,0 +1,67 @@
+// What watchd asks of a service's supervisor (supervisord, systemd, or the
+// operator's commands). Every call is asynchronous on the loop, bounded by
+// the supervisor's `timeout`, and cancelled by destroying its handle.
+#ifndef WATCHD_ACTIONS_SUPERVISOR_H_
+#define WATCHD_ACTIONS_SUPERVISOR_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "core/status.h"
+
+namespace watchd {
+
+class CurlMulti;
+class EventLoop;
+
+// The program as a supervisor names it, and what commands may substitute.
+struct ProgramRef {
+  std::string service;  // {service}
+  std::string program;  // {program}: supervisord program, systemd unit
+  pid_t pid = 0;        // {pid}: the recorded process, 0 when none
+};
+
+struct ProgramStatus {
+  pid_t pid = 0;      // 0 when not running
+  std::string state;  // the supervisor's word: RUNNING, STOPPED, active, ...
+};
+
+// A call in flight; destroying it cancels the call (its callback will not
+// run). Holding it past the callback is harmless.
+class SupervisorCall {
+ public:
+  virtual ~SupervisorCall() = default;
+};
+
+class Supervisor {
+ public:
+  using Done = std::function<void(Status)>;
+  using StatusDone = std::function<void(Result<ProgramStatus>)>;
+
+  virtual ~Supervisor() = default;
+
+  // Each callback runs exactly once, later on the loop (never before the
+  // call returns), unless the returned handle is destroyed first. Errors
+  // carry a short reason ("supervisord has no program 'web'", "systemctl
+  // restart web.service: exit 1: ...", "timed out after 30s").
+  virtual std::unique_ptr<SupervisorCall> Restart(const ProgramRef& program,
+                                                  Done done) = 0;
+  virtual std::unique_ptr<SupervisorCall> Start(const ProgramRef& program,
+                                                Done done) = 0;
+  // Where the supervisor cannot report pids (command), an error saying so.
+  virtual std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef& program,
+                                                    StatusDone done) = 0;
+  // Whether GetStatus can work at all (else services need a pidfile).
+  virtual bool reports_pid() const = 0;
+};
+
+Result<std::unique_ptr<Supervisor>> MakeSupervisor(
+    const SupervisorConfig& config, EventLoop* loop, CurlMulti* curl);
+
+}  // namespace watchd
+
+#endif  // WATCHD_ACTIONS_SUPERVISOR_H_
