@@ -1,0 +1,190 @@
+#include "probes/process_probe.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "probes/memory_probe.h"
+#include "tests/support/wait.h"
+
+namespace watchd {
+namespace {
+
+using std::chrono::seconds;
+
+// Answers every lookup at once with a fixed identity or error.
+class FixedSource : public ProcessSource {
+ public:
+  explicit FixedSource(Result<ProcessIdentity> answer)
+      : answer_(std::move(answer)) {}
+  LookupId Lookup(Callback cb) override {
+    cb(answer_);
+    return ++lookups_;
+  }
+  void CancelLookup(LookupId) override {}
+  LookupId lookups_ = 0;
+
+ private:
+  Result<ProcessIdentity> answer_;
+};
+
+// Holds every lookup until Answer(); counts cancellations.
+class DeferredSource : public ProcessSource {
+ public:
+  LookupId Lookup(Callback cb) override {
+    pending_ = std::move(cb);
+    return 7;
+  }
+  void CancelLookup(LookupId id) override {
+    EXPECT_EQ(id, 7u);
+    pending_ = nullptr;
+    ++cancels;
+  }
+  Callback pending_;
+  int cancels = 0;
+};
+
+class Child {
+ public:
+  // A process of `megabytes` touched resident memory that then sleeps.
+  explicit Child(int megabytes = 0) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char> mem(static_cast<size_t>(megabytes) << 20, 1);
+      for (size_t i = 0; i < mem.size(); i += 4096) mem[i] = 2;
+      pause();
+      _exit(0);
+    }
+    testing::WaitFor(
+        [&] {
+          auto rss = ReadRssBytes(pid_);
+          return rss.ok() && *rss >= (static_cast<uint64_t>(megabytes) << 20);
+        },
+        seconds(10));
+  }
+  ~Child() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  ProcessIdentity identity() const {
+    return {pid_, ReadProcStat(pid_)->start_time};
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_;
+};
+
+ProbeResult RunOnce(Probe& probe) {
+  ProbeResult out;
+  bool done = false;
+  probe.Start(seconds(1), [&](ProbeResult r) {
+    out = std::move(r);
+    done = true;
+  });
+  EXPECT_TRUE(done);
+  return out;
+}
+
+TEST(ProcessProbeTest, LiveProcessPassesWithStateAndMemory) {
+  Child child;
+  FixedSource source(child.identity());
+  ProcessProbe probe(&source);
+  ProbeResult r = RunOnce(probe);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;
+  EXPECT_NE(r.reason.find("pid " + std::to_string(child.pid())),
+            std::string::npos);
+  EXPECT_NE(r.reason.find("sleeping"), std::string::npos) << r.reason;
+  ASSERT_TRUE(r.resident_memory_bytes.has_value());
+  EXPECT_GT(*r.resident_memory_bytes, 0u);
+}
+
+TEST(ProcessProbeTest, StoppedProcessIsStillAlive) {
+  Child child;
+  kill(child.pid(), SIGSTOP);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return ReadProcStat(child.pid())->state == 'T'; }, seconds(10)));
+  FixedSource source(child.identity());
+  ProcessProbe probe(&source);
+  ProbeResult r = RunOnce(probe);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;
+  EXPECT_NE(r.reason.find("stopped"), std::string::npos) << r.reason;
+}
+
+TEST(ProcessProbeTest, RecycledPidAndZombieAndMissingFail) {
+  Child child;
+  ProcessIdentity stale = child.identity();
+  stale.start_time -= 1;
+  FixedSource recycled(stale);
+  ProcessProbe p1(&recycled);
+  ProbeResult r = RunOnce(p1);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
+  EXPECT_NE(r.reason.find("recycled"), std::string::npos) << r.reason;
+
+  FixedSource missing(Status::Error("pidfile /run/x.pid is missing"));
+  ProcessProbe p2(&missing);
+  r = RunOnce(p2);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
+  EXPECT_EQ(r.reason, "pidfile /run/x.pid is missing");
+
+  pid_t z = fork();
+  if (z == 0) _exit(0);
+  siginfo_t info;
+  ASSERT_EQ(waitid(P_PID, z, &info, WEXITED | WNOWAIT), 0);
+  FixedSource zombie(ProcessIdentity{z, ReadProcStat(z)->start_time});
+  ProcessProbe p3(&zombie);
+  r = RunOnce(p3);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
+  EXPECT_NE(r.reason.find("zombie"), std::string::npos) << r.reason;
+  waitpid(z, nullptr, 0);
+}
+
+TEST(ProcessProbeTest, CancelDropsAPendingLookup) {
+  DeferredSource source;
+  ProcessProbe probe(&source);
+  bool called = false;
+  probe.Start(seconds(1), [&](ProbeResult) { called = true; });
+  probe.Cancel();
+  EXPECT_EQ(source.cancels, 1);
+  EXPECT_FALSE(called);
+}
+
+TEST(MemoryProbeTest, ThresholdOnOwnAndChildrenMemory) {
+  Child big(48);
+  MemoryProbeConfig below{256ull << 20, false};
+  MemoryProbeConfig above{16ull << 20, false};
+  FixedSource source(big.identity());
+  MemoryProbe ok(below, &source);
+  ProbeResult r = RunOnce(ok);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;
+  ASSERT_TRUE(r.resident_memory_bytes.has_value());
+  EXPECT_GE(*r.resident_memory_bytes, 48ull << 20);
+  MemoryProbe over(above, &source);
+  r = RunOnce(over);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
+  EXPECT_NE(r.reason.find("exceeds 16.0MiB"), std::string::npos) << r.reason;
+}
+
+TEST(MemoryProbeTest, IncludeChildrenAddsDescendants) {
+  // This test process is the parent of a 48 MiB child.
+  Child big(48);
+  ProcessIdentity self{getpid(), ReadProcStat(getpid())->start_time};
+  FixedSource source(self);
+  MemoryProbe alone({1ull << 40, false}, &source);
+  MemoryProbe family({1ull << 40, true}, &source);
+  uint64_t own = *RunOnce(alone).resident_memory_bytes;
+  uint64_t all = *RunOnce(family).resident_memory_bytes;
+  EXPECT_GE(all, own + (40ull << 20));
+}
+
+TEST(FormatBytesTest, BinaryUnits) {
+  EXPECT_EQ(FormatBytes(512), "512B");
+  EXPECT_EQ(FormatBytes(1536), "1.5KiB");
+  EXPECT_EQ(FormatBytes(512ull << 20), "512.0MiB");
+}
+
+}  // namespace
+}  // namespace watchd
