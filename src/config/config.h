@@ -93,6 +93,14 @@ struct RestartLimit {
   RestartLimitAction then = RestartLimitAction::kUnmonitor;
 };
 
+// Delay before the nth consecutive restart: none for the first, then
+// initial, doubling up to max; the count resets once the service has stayed
+// ok for `max`.
+struct RestartBackoff {
+  Duration initial = std::chrono::seconds(5);
+  Duration max = std::chrono::minutes(5);
+};
+
 struct ServiceConfig {
   std::string name;
   std::optional<std::string> supervisor;  // a key of Config::supervisors
@@ -101,6 +109,7 @@ struct ServiceConfig {
   std::vector<std::string> depends_on;
   Duration start_grace = std::chrono::seconds(20);
   RestartLimit restart_limit;
+  RestartBackoff restart_backoff;
   Duration stop_timeout = std::chrono::seconds(10);
   std::vector<CheckConfig> checks;  // in file order
   SourceLocation location;

@@ -109,6 +109,16 @@ double ProcessUptimeSeconds(uint64_t start_time) {
   return up > started ? up - started : 0;
 }
 
+double ProcessStartEpochSeconds(uint64_t start_time) {
+  std::string text;
+  if (!Slurp("/proc/stat", &text)) return 0;
+  size_t at = text.find("\nbtime ");
+  if (at == std::string::npos) return 0;
+  double boot = strtod(text.c_str() + at + 7, nullptr);
+  static const long kTicks = sysconf(_SC_CLK_TCK);
+  return boot + static_cast<double>(start_time) / static_cast<double>(kTicks);
+}
+
 const char* ProcStateName(char state) {
   switch (state) {
     case 'R':

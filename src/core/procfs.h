@@ -49,6 +49,10 @@ std::vector<pid_t> ReadDescendants(pid_t pid,
 // start time into an uptime.
 double ProcessUptimeSeconds(uint64_t start_time);
 
+// When the process started, in seconds since the epoch (boot time from
+// /proc/stat plus the start time), or 0 when unknown.
+double ProcessStartEpochSeconds(uint64_t start_time);
+
 // "running", "sleeping", "disk sleep", "stopped", "zombie", ...
 const char* ProcStateName(char state);
 

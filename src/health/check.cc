@@ -104,7 +104,7 @@ void Check::Complete(ProbeResult result) {
     if (state_ != CheckState::kPassing && successes_ >= config_.successes) {
       state_ = CheckState::kPassing;
     }
-  } else {
+  } else if (now >= ignore_failures_until_) {
     successes_ = 0;
     ++failures_;
     if (state_ != CheckState::kFailing && failures_ >= config_.failures) {

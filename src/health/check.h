@@ -53,6 +53,8 @@ class Check {
   // Forgets the counters and returns to pending (after a restart), keeping
   // the schedule; a run in flight is abandoned.
   void Reset();
+  // Failures finishing before `t` are reported but not counted (start_grace).
+  void IgnoreFailuresUntil(TimePoint t) { ignore_failures_until_ = t; }
 
   const std::string& service() const { return service_; }
   const std::string& name() const { return config_.name; }
@@ -85,6 +87,7 @@ class Check {
   Timer timeout_timer_;
   TimePoint planned_{};  // when the current or next run is due
   TimePoint started_{};
+  TimePoint ignore_failures_until_{};
   bool running_ = false;
   CheckState state_ = CheckState::kPending;
   int failures_ = 0;

@@ -200,6 +200,21 @@ TEST_F(CheckTest, ResetForgetsCountersAndReturnsToPending) {
       << "one failure after a reset is below the threshold of 2";
 }
 
+TEST_F(CheckTest, FailuresInsideGraceAreReportedButNotCounted) {
+  auto check = Make(Config(2));
+  for (int i = 0; i < 6; ++i) probe_->script.push_back(ProbeOutcome::kFailure);
+  check->IgnoreFailuresUntil(loop_.Now() + milliseconds(2500));
+  check->Start();
+  Advance(milliseconds(2900));
+  EXPECT_EQ(recorder_.results.size(), 3u);
+  EXPECT_EQ(check->state(), CheckState::kPending);
+  EXPECT_EQ(check->consecutive_failures(), 0);
+  Advance(seconds(1));
+  EXPECT_EQ(check->consecutive_failures(), 1);
+  Advance(seconds(1));
+  EXPECT_EQ(check->state(), CheckState::kFailing);
+}
+
 TEST_F(CheckTest, StopCancelsTheRunInFlight) {
   auto check = Make(Config());
   probe_->script = {ScriptedProbe::kHang};
