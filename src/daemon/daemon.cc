@@ -2,12 +2,17 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include <random>
+
+#include "actions/supervisor.h"
 #include "core/version.h"
 #include "daemon/check_reporter.h"
 #include "daemon/probe_factory.h"
-#include "health/check.h"
+#include "daemon/service_reporter.h"
+#include "health/service.h"
 #include "metrics/metrics.h"
 #include "net/curl_multi.h"
 #include "net/resolver_pool.h"
@@ -21,9 +26,10 @@ Daemon::Daemon(Config config, std::string config_path)
       watchdog_timer_([this] { NotifyWatchdog(); }) {}
 
 Daemon::~Daemon() {
-  // Checks first: their probes hold curl handles and resolver requests.
-  checks_.clear();
-  reporters_.clear();
+  // Services first: their probes and calls hold curl handles, resolver
+  // requests and supervisor state.
+  services_.clear();
+  supervisors_.clear();
 }
 
 Status Daemon::Init() {
@@ -43,27 +49,13 @@ Status Daemon::Init() {
   curl_ = std::move(curl).value();
   resolvers_ = std::make_unique<ResolverPool>(&loop_);
 
-  ProbeEnv env{&loop_, curl_.get(), resolvers_.get()};
+  s = BuildServices();
+  if (!s.ok()) return s;
   size_t count = 0;
-  for (const ServiceConfig& service : config_.services) {
-    for (const CheckConfig& check : service.checks) {
-      auto probe = MakeProbe(check.probe, env);
-      if (!probe.ok()) {
-        return Status::Error(
-            check.location.file + ":" + std::to_string(check.location.line) +
-            ":" + std::to_string(check.location.column) + ": check " +
-            service.name + "/" + check.name + ": " + probe.status().message());
-      }
-      reporters_.push_back(std::make_unique<CheckReporter>(
-          metrics_.get(), service.name, check.name,
-          ProbeKindName(check.probe)));
-      checks_.push_back(
-          std::make_unique<Check>(service.name, check, std::move(probe).value(),
-                                  &loop_, &random_, reporters_.back().get()));
-      ++count;
-    }
+  for (auto& service : services_) {
+    service->Start();
+    count += service->checks().size();
   }
-  for (auto& check : checks_) check->Start();
   metrics_->SetConfigReloadSuccessful(true);
 
   if (!config_.daemon.metrics_listen.empty()) {
@@ -78,6 +70,51 @@ Status Daemon::Init() {
     loop_.ScheduleAfter(&watchdog_timer_, watchdog_interval_);
   }
   sd_notify(0, "READY=1");
+  return Status::Ok();
+}
+
+Status Daemon::BuildServices() {
+  for (const auto& [name, config] : config_.supervisors) {
+    auto supervisor = MakeSupervisor(config, &loop_, curl_.get());
+    if (!supervisor.ok()) {
+      return Status::Error("supervisor " + name + ": " +
+                           supervisor.status().message());
+    }
+    supervisors_[name] = std::move(supervisor).value();
+  }
+  std::map<std::string, Service*> by_name;
+  for (const ServiceConfig& config : config_.services) {
+    Supervisor* supervisor = nullptr;
+    if (config.supervisor)
+      supervisor = supervisors_.at(*config.supervisor).get();
+    service_reporters_.push_back(
+        std::make_unique<ServiceReporter>(metrics_.get(), config.name));
+    services_.push_back(std::make_unique<Service>(
+        config, supervisor, &loop_, &random_, service_reporters_.back().get()));
+    Service* service = services_.back().get();
+    by_name[config.name] = service;
+    ProbeEnv env{&loop_, curl_.get(), resolvers_.get(), service};
+    for (const CheckConfig& check : config.checks) {
+      auto probe = MakeProbe(check.probe, env);
+      if (!probe.ok()) {
+        return Status::Error(
+            check.location.file + ":" + std::to_string(check.location.line) +
+            ":" + std::to_string(check.location.column) + ": check " +
+            config.name + "/" + check.name + ": " + probe.status().message());
+      }
+      check_reporters_.push_back(std::make_unique<CheckReporter>(
+          metrics_.get(), config.name, check.name, ProbeKindName(check.probe)));
+      service->AddCheck(check, std::move(probe).value(),
+                        check_reporters_.back().get());
+    }
+  }
+  for (const ServiceConfig& config : config_.services) {
+    std::vector<Service*> dependencies;
+    for (const std::string& d : config.depends_on) {
+      dependencies.push_back(by_name.at(d));
+    }
+    by_name.at(config.name)->SetDependencies(dependencies);
+  }
   return Status::Ok();
 }
 
@@ -106,7 +143,7 @@ void Daemon::OnSignal(int signo) {
 
 int Daemon::Run() {
   loop_.Run();
-  for (auto& check : checks_) check->Stop();
+  for (auto& service : services_) service->Stop();
   return 0;
 }
 

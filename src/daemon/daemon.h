@@ -3,6 +3,7 @@
 #ifndef WATCHD_DAEMON_DAEMON_H_
 #define WATCHD_DAEMON_DAEMON_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,11 +15,13 @@
 
 namespace watchd {
 
-class Check;
 class CheckReporter;
 class CurlMulti;
 class Metrics;
 class ResolverPool;
+class Service;
+class ServiceReporter;
+class Supervisor;
 
 class Daemon {
  public:
@@ -35,6 +38,7 @@ class Daemon {
  private:
   void OnSignal(int signo);
   void NotifyWatchdog();
+  Status BuildServices();
 
   Config config_;
   std::string config_path_;
@@ -43,9 +47,12 @@ class Daemon {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<CurlMulti> curl_;
   std::unique_ptr<ResolverPool> resolvers_;
-  // Reporters outlive the checks that report to them.
-  std::vector<std::unique_ptr<CheckReporter>> reporters_;
-  std::vector<std::unique_ptr<Check>> checks_;
+  // Destroyed in reverse: services (with their checks and supervisor
+  // calls) go before the supervisors and reporters they use.
+  std::map<std::string, std::unique_ptr<Supervisor>> supervisors_;
+  std::vector<std::unique_ptr<CheckReporter>> check_reporters_;
+  std::vector<std::unique_ptr<ServiceReporter>> service_reporters_;
+  std::vector<std::unique_ptr<Service>> services_;
   Timer watchdog_timer_;
   Duration watchdog_interval_{0};
 };

@@ -4,6 +4,8 @@
 #include "probes/dns_probe.h"
 #include "probes/exec_probe.h"
 #include "probes/http_probe.h"
+#include "probes/memory_probe.h"
+#include "probes/process_probe.h"
 #include "probes/tcp_probe.h"
 
 namespace watchd {
@@ -33,10 +35,11 @@ struct Maker {
     return std::unique_ptr<Probe>(std::make_unique<ExecProbe>(c, env.loop));
   }
   Result<std::unique_ptr<Probe>> operator()(const ProcessProbeConfig&) const {
-    return Status::Error("process checks need supervision support");
+    return std::unique_ptr<Probe>(std::make_unique<ProcessProbe>(env.process));
   }
-  Result<std::unique_ptr<Probe>> operator()(const MemoryProbeConfig&) const {
-    return Status::Error("memory checks need supervision support");
+  Result<std::unique_ptr<Probe>> operator()(const MemoryProbeConfig& c) const {
+    return std::unique_ptr<Probe>(
+        std::make_unique<MemoryProbe>(c, env.process));
   }
 };
 

@@ -13,12 +13,15 @@ namespace watchd {
 
 class EventLoop;
 class CurlMulti;
+class ProcessSource;
 class ResolverPool;
 
 struct ProbeEnv {
   EventLoop* loop = nullptr;
   CurlMulti* curl = nullptr;
   ResolverPool* resolvers = nullptr;
+  // The service's process, for process and memory probes.
+  ProcessSource* process = nullptr;
 };
 
 Result<std::unique_ptr<Probe>> MakeProbe(const ProbeConfig& config,

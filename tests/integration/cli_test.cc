@@ -13,17 +13,17 @@ namespace {
 
 using std::chrono::seconds;
 
-struct Run {
+struct RunResult {
   int exit_code = -1;
   std::string output;
 };
 
-Run RunWatchd(const std::vector<std::string>& args) {
+RunResult RunWatchd(const std::vector<std::string>& args) {
   TempDir dir;
   Subprocess p;
   std::vector<std::string> argv = {WatchdBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  Run run;
+  RunResult run;
   if (!p.Start(argv, dir.File("out"))) return run;
   auto st = p.Wait(std::chrono::seconds(60));
   if (st && WIFEXITED(*st)) run.exit_code = WEXITSTATUS(*st);
@@ -32,7 +32,8 @@ Run RunWatchd(const std::vector<std::string>& args) {
 }
 
 TEST(Cli, ShippedConfigIsValid) {
-  Run r = RunWatchd({"-c", SourcePath("conf/watchd.yaml"), "--check-config"});
+  RunResult r =
+      RunWatchd({"-c", SourcePath("conf/watchd.yaml"), "--check-config"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok"), std::string::npos) << r.output;
 }
@@ -50,7 +51,7 @@ TEST(Cli, CheckConfigReportsEveryErrorWithItsPlace) {
                         "      port:\n"
                         "        tcp: {host: 127.0.0.1, port: 80}\n"
                         "        timeout: 10\n"));
-  Run r = RunWatchd({"-c", path, "--check-config"});
+  RunResult r = RunWatchd({"-c", path, "--check-config"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find(path + ":6:9: unknown key 'intervall' (did you "
                                  "mean 'interval'?)"),
@@ -60,24 +61,25 @@ TEST(Cli, CheckConfigReportsEveryErrorWithItsPlace) {
 }
 
 TEST(Cli, MissingConfigIsAClearError) {
-  Run r = RunWatchd({"-c", "/nonexistent/watchd.yaml", "--check-config"});
+  RunResult r = RunWatchd({"-c", "/nonexistent/watchd.yaml", "--check-config"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("/nonexistent/watchd.yaml"), std::string::npos)
       << r.output;
 }
 
 TEST(Cli, VersionAndUsage) {
-  Run v = RunWatchd({"--version"});
+  RunResult v = RunWatchd({"--version"});
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.output.rfind("watchd ", 0), 0u) << v.output;
-  Run bad = RunWatchd({"--no-such-flag"});
+  RunResult bad = RunWatchd({"--no-such-flag"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("usage:"), std::string::npos);
 }
 
 TEST(Cli, StopsCleanlyOnSigterm) {
-  WatchdProcess watchd("  self:\n    checks:\n      ok:\n        exec: "
-                       "[/bin/true]\n        interval: 1s\n");
+  WatchdProcess watchd(
+      "  self:\n    checks:\n      ok:\n        exec: "
+      "[/bin/true]\n        interval: 1s\n");
   ASSERT_TRUE(watchd.Start()) << watchd.Log();
   EXPECT_TRUE(watchd.WaitForLog("metrics on http://127.0.0.1:", seconds(10)));
   ASSERT_TRUE(watchd.process().Signal(SIGTERM));
@@ -87,13 +89,14 @@ TEST(Cli, StopsCleanlyOnSigterm) {
 }
 
 TEST(Cli, MetricsPortInUseIsFatalAndSaysSo) {
-  WatchdProcess first("  a:\n    checks:\n      ok:\n        exec: [/bin/true]\n");
+  WatchdProcess first(
+      "  a:\n    checks:\n      ok:\n        exec: [/bin/true]\n");
   ASSERT_TRUE(first.Start()) << first.Log();
   TempDir dir;
   const std::string path = dir.File("second.yaml");
   ASSERT_TRUE(WriteFile(path, "daemon:\n  metrics_listen: 127.0.0.1:" +
                                   std::to_string(first.metrics_port()) + "\n"));
-  Run r = RunWatchd({"-c", path});
+  RunResult r = RunWatchd({"-c", path});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find(std::to_string(first.metrics_port())),
             std::string::npos)

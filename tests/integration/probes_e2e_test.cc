@@ -3,6 +3,7 @@
 // metrics (from a real scrape of /metrics).
 #include <gtest/gtest.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tests/support/metrics_text.h"
 #include "tests/support/net.h"
@@ -27,9 +28,16 @@ class HttpServer {
                                      SourcePath("tests/servers/http_server.py"),
                                      "--port", std::to_string(port_)};
     argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.insert(argv.end(), {"--ready-file", log_.File("ready")});
     started_ = process_.Start(argv, log_.File("server.log"));
   }
-  bool WaitReady() { return started_ && WaitForPort(port_, seconds(20)); }
+  // The server writes its ready file once it listens (a server that never
+  // accepts cannot be probed by connecting).
+  bool WaitReady() {
+    return started_ &&
+           WaitFor([&] { return !ReadFile(log_.File("ready")).empty(); },
+                   seconds(20));
+  }
   int port() const { return port_; }
   std::string Url(const std::string& path, const std::string& scheme = "http",
                   const std::string& host = "127.0.0.1") const {
@@ -43,11 +51,12 @@ class HttpServer {
   Subprocess process_;
 };
 
+// A check run every `timeout` (at least 250ms), failing after two misses.
 std::string HttpCheck(const std::string& name, const std::string& url,
-                      const std::string& timeout = "1s",
+                      const std::string& timeout = "250ms",
                       const std::string& extra = "") {
   return "      " + name + ":\n        http: {url: \"" + url + "\"" + extra +
-         "}\n        interval: 250ms\n        timeout: " + timeout +
+         "}\n        interval: " + timeout + "\n        timeout: " + timeout +
          "\n        failures: 2\n";
 }
 
@@ -61,7 +70,7 @@ TEST(ProbesEndToEnd, HttpVerdictsReasonsAndMetrics) {
   std::string services =
       "  web:\n    checks:\n" + HttpCheck("healthy", server.Url("/ok")) +
       HttpCheck("unavailable", server.Url("/status/503")) +
-      HttpCheck("body", server.Url("/body/hello"), "1s",
+      HttpCheck("body", server.Url("/body/hello"), "250ms",
                 ", expect_body: \"^bye\"") +
       HttpCheck("hung", server.Url("/hang"), "500ms") +
       HttpCheck("slow", server.Url("/slow/300"), "2s") +
@@ -72,10 +81,10 @@ TEST(ProbesEndToEnd, HttpVerdictsReasonsAndMetrics) {
   ASSERT_TRUE(watchd.Start()) << watchd.Log();
 
   auto up = [&](const std::string& check, double value) {
-    return watchd.WaitForMetric("watchd_check_up",
-                                {{"service", "web"}, {"check", check},
-                                 {"kind", "http"}},
-                                value, kVerdictTimeout);
+    return watchd.WaitForMetric(
+        "watchd_check_up",
+        {{"service", "web"}, {"check", check}, {"kind", "http"}}, value,
+        kVerdictTimeout);
   };
   EXPECT_TRUE(up("healthy", 1)) << watchd.Log();
   EXPECT_TRUE(up("slow", 1)) << watchd.Log();
@@ -84,13 +93,15 @@ TEST(ProbesEndToEnd, HttpVerdictsReasonsAndMetrics) {
     EXPECT_TRUE(up(failing, 0)) << failing;
   }
   // Reasons, from the transition log lines.
-  EXPECT_TRUE(watchd.WaitForLog("web/unavailable (http): pending -> failing: "
-                                "status 503",
-                                kVerdictTimeout))
+  EXPECT_TRUE(
+      watchd.WaitForLog("web/unavailable (http): pending -> failing: "
+                        "status 503",
+                        kVerdictTimeout))
       << watchd.Log();
-  EXPECT_TRUE(watchd.WaitForLog("web/body (http): pending -> failing: body "
-                                "did not match",
-                                kVerdictTimeout))
+  EXPECT_TRUE(
+      watchd.WaitForLog("web/body (http): pending -> failing: body "
+                        "did not match",
+                        kVerdictTimeout))
       << watchd.Log();
   EXPECT_TRUE(watchd.WaitForLog(
       "web/hung (http): pending -> failing: timeout after 500ms",
@@ -117,24 +128,23 @@ TEST(ProbesEndToEnd, HttpVerdictsReasonsAndMetrics) {
   EXPECT_EQ(val("watchd_probe_http_status_code",
                 {{"service", "web"}, {"check", "unavailable"}}),
             503);
-  EXPECT_EQ(val("watchd_probe_success",
-                {{"service", "web"}, {"check", "healthy"}}),
-            1);
+  EXPECT_EQ(
+      val("watchd_probe_success", {{"service", "web"}, {"check", "healthy"}}),
+      1);
   EXPECT_EQ(val("watchd_probe_success",
                 {{"service", "web"}, {"check", "unavailable"}}),
             0);
-  EXPECT_GE(val("watchd_probes_total", {{"service", "web"},
-                                         {"check", "hung"},
-                                         {"result", "timeout"}}),
+  EXPECT_GE(val("watchd_probes_total",
+                {{"service", "web"}, {"check", "hung"}, {"result", "timeout"}}),
             2);
-  EXPECT_GE(val("watchd_probes_total", {{"service", "web"},
-                                         {"check", "refused"},
-                                         {"result", "failure"}}),
-            2);
-  EXPECT_EQ(val("watchd_probes_total", {{"service", "web"},
-                                         {"check", "healthy"},
-                                         {"result", "failure"}}),
-            0);
+  EXPECT_GE(
+      val("watchd_probes_total",
+          {{"service", "web"}, {"check", "refused"}, {"result", "failure"}}),
+      2);
+  EXPECT_EQ(
+      val("watchd_probes_total",
+          {{"service", "web"}, {"check", "healthy"}, {"result", "failure"}}),
+      0);
   // The slow server answers after 300 ms: its mean duration shows it.
   double sum = val("watchd_probe_duration_seconds_sum",
                    {{"service", "web"}, {"check", "slow"}});
@@ -149,10 +159,10 @@ TEST(ProbesEndToEnd, HttpsReportsCertificateExpiry) {
   TempDir dir;
   const std::string cert = dir.File("cert.pem"), key = dir.File("key.pem");
   Subprocess openssl;
-  ASSERT_TRUE(openssl.Start({"openssl", "req", "-x509", "-newkey", "rsa:2048",
-                             "-nodes", "-days", "30", "-subj", "/CN=localhost",
-                             "-keyout", key, "-out", cert},
-                            dir.File("openssl.log")));
+  ASSERT_TRUE(openssl.Start(
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+       "30", "-subj", "/CN=localhost", "-keyout", key, "-out", cert},
+      dir.File("openssl.log")));
   auto st = openssl.Wait(seconds(60));
   ASSERT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0);
   HttpServer server({"--tls-cert", cert, "--tls-key", key});
@@ -211,16 +221,16 @@ TEST(ProbesEndToEnd, TcpAndExecChecks) {
       "3\"]\n        interval: 250ms\n        failures: 1\n";
   WatchdProcess watchd(services);
   ASSERT_TRUE(watchd.Start()) << watchd.Log();
-  EXPECT_TRUE(watchd.WaitForMetric(
-      "watchd_check_up", {{"service", "box"}, {"check", "port"}}, 1,
-      kVerdictTimeout));
-  EXPECT_TRUE(watchd.WaitForMetric(
-      "watchd_check_up", {{"service", "box"}, {"check", "banner"}}, 1,
-      kVerdictTimeout))
+  EXPECT_TRUE(watchd.WaitForMetric("watchd_check_up",
+                                   {{"service", "box"}, {"check", "port"}}, 1,
+                                   kVerdictTimeout));
+  EXPECT_TRUE(watchd.WaitForMetric("watchd_check_up",
+                                   {{"service", "box"}, {"check", "banner"}}, 1,
+                                   kVerdictTimeout))
       << watchd.Log();
-  EXPECT_TRUE(watchd.WaitForMetric(
-      "watchd_check_up", {{"service", "box"}, {"check", "script-ok"}}, 1,
-      kVerdictTimeout));
+  EXPECT_TRUE(watchd.WaitForMetric("watchd_check_up",
+                                   {{"service", "box"}, {"check", "script-ok"}},
+                                   1, kVerdictTimeout));
   EXPECT_TRUE(watchd.WaitForLog(
       "box/closed (tcp): pending -> failing: connection refused",
       kVerdictTimeout))
@@ -237,12 +247,21 @@ TEST(ProbesEndToEnd, DnsChecksAgainstARealServer) {
   TempDir dir;
   Subprocess dns, silent;
   ASSERT_TRUE(dns.Start({"python3", SourcePath("tests/servers/dns_server.py"),
-                         "--host", "127.0.0.1", "--port", std::to_string(port)},
+                         "--host", "127.0.0.1", "--port", std::to_string(port),
+                         "--log-file", dir.File("dns.queries")},
                         dir.File("dns.log")));
   ASSERT_TRUE(silent.Start(
       {"python3", SourcePath("tests/servers/dns_server.py"), "--host",
-       "127.0.0.1", "--port", std::to_string(silent_port), "--mode", "silent"},
+       "127.0.0.1", "--port", std::to_string(silent_port), "--mode", "silent",
+       "--log-file", dir.File("silent.queries")},
       dir.File("silent.log")));
+  // Each server creates its query log once its socket is bound.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return access(dir.File("dns.queries").c_str(), F_OK) == 0 &&
+               access(dir.File("silent.queries").c_str(), F_OK) == 0;
+      },
+      seconds(20)));
   const std::string server = "127.0.0.1:" + std::to_string(port);
   std::string services =
       "  names:\n    checks:\n"
@@ -268,9 +287,9 @@ TEST(ProbesEndToEnd, DnsChecksAgainstARealServer) {
       "names/silent (dns): pending -> failing: timeout after 300ms",
       kVerdictTimeout))
       << watchd.Log();
-  auto lookup = FindMetric(watchd.Scrape(),
-                           "watchd_probe_dns_lookup_time_seconds",
-                           {{"service", "names"}, {"check", "known"}});
+  auto lookup =
+      FindMetric(watchd.Scrape(), "watchd_probe_dns_lookup_time_seconds",
+                 {{"service", "names"}, {"check", "known"}});
   ASSERT_TRUE(lookup.has_value());
   EXPECT_GT(*lookup, 0);
   EXPECT_LT(*lookup, 1);
@@ -284,9 +303,9 @@ TEST(ProbesEndToEnd, PromtoolAcceptsTheScrape) {
                          HttpCheck("bad", server.Url("/status/500"));
   WatchdProcess watchd(services);
   ASSERT_TRUE(watchd.Start()) << watchd.Log();
-  ASSERT_TRUE(watchd.WaitForMetric(
-      "watchd_check_up", {{"service", "web"}, {"check", "healthy"}}, 1,
-      kVerdictTimeout));
+  ASSERT_TRUE(watchd.WaitForMetric("watchd_check_up",
+                                   {{"service", "web"}, {"check", "healthy"}},
+                                   1, kVerdictTimeout));
   TempDir dir;
   const std::string scraped = dir.File("metrics.txt");
   ASSERT_TRUE(WriteFile(scraped, watchd.ScrapeText()));
@@ -304,12 +323,13 @@ TEST(ProbesEndToEnd, PromtoolAcceptsTheScrape) {
 TEST(ProbesEndToEnd, HealthyCheckStaysOnScheduleBesideTwentyHungOnes) {
   HttpServer server;
   ASSERT_TRUE(server.WaitReady());
-  std::string services = "  fast:\n    checks:\n"
-                         "      healthy:\n        http: {url: \"" +
-                         server.Url("/ok") +
-                         "\"}\n        interval: 100ms\n        timeout: 1s\n"
-                         "        jitter: 0%\n"
-                         "  stuck:\n    checks:\n";
+  std::string services =
+      "  fast:\n    checks:\n"
+      "      healthy:\n        http: {url: \"" +
+      server.Url("/ok") +
+      "\"}\n        interval: 100ms\n        timeout: 100ms\n"
+      "        jitter: 0%\n"
+      "  stuck:\n    checks:\n";
   for (int i = 0; i < 20; ++i) {
     services += "      hung" + std::to_string(i) + ":\n        http: {url: \"" +
                 server.Url("/hang") +
@@ -340,16 +360,18 @@ TEST(ProbesEndToEnd, HealthyCheckStaysOnScheduleBesideTwentyHungOnes) {
   EXPECT_LE(*p99, 0.05);
   // Every healthy probe succeeded and none was skipped: over the >= 4 s the
   // hung checks took, the 100 ms check ran at least 30 times.
-  EXPECT_GE(FindMetric(m, "watchd_probes_total",
-                       {{"service", "fast"}, {"check", "healthy"},
-                        {"result", "success"}})
-                .value_or(0),
-            30);
-  EXPECT_EQ(FindMetric(m, "watchd_probes_total",
-                       {{"service", "fast"}, {"check", "healthy"},
-                        {"result", "timeout"}})
-                .value_or(-1),
-            0);
+  EXPECT_GE(
+      FindMetric(
+          m, "watchd_probes_total",
+          {{"service", "fast"}, {"check", "healthy"}, {"result", "success"}})
+          .value_or(0),
+      30);
+  EXPECT_EQ(
+      FindMetric(
+          m, "watchd_probes_total",
+          {{"service", "fast"}, {"check", "healthy"}, {"result", "timeout"}})
+          .value_or(-1),
+      0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "tests/support/wait.h"
@@ -40,10 +41,21 @@ int FreePort(bool udp) {
 bool WaitForPort(int port, std::chrono::milliseconds timeout) {
   return WaitFor(
       [port] {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        // Non-blocking, so a listener that never accepts cannot hang us.
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         sockaddr_in addr = Loopback(port);
-        bool ok =
-            connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+        bool ok = false;
+        if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ==
+            0) {
+          ok = true;
+        } else if (errno == EINPROGRESS) {
+          pollfd p{fd, POLLOUT, 0};
+          int err = 0;
+          socklen_t len = sizeof(err);
+          ok = poll(&p, 1, 200) == 1 &&
+               getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+               err == 0;
+        }
         close(fd);
         return ok;
       },

@@ -12,12 +12,11 @@ WatchdProcess::WatchdProcess(const std::string& services_yaml,
     : config_path_(dir_.File("watchd.yaml")),
       log_path_(dir_.File("watchd.log")),
       metrics_port_(FreePort()) {
-  std::string config = "daemon:\n  metrics_listen: 127.0.0.1:" +
-                       std::to_string(metrics_port_) +
-                       "\n  control_socket: " + dir_.File("control.sock") +
-                       "\n  state_file: " + dir_.File("state.json") +
-                       "\n  log_level: debug\n" + extra_yaml +
-                       "services:\n" + services_yaml;
+  std::string config =
+      "daemon:\n  metrics_listen: 127.0.0.1:" + std::to_string(metrics_port_) +
+      "\n  control_socket: " + dir_.File("control.sock") +
+      "\n  state_file: " + dir_.File("state.json") + "\n  log_level: debug\n" +
+      extra_yaml + "services:\n" + services_yaml;
   WriteFile(config_path_, config);
 }
 
@@ -28,8 +27,8 @@ bool WatchdProcess::Start() {
     return false;
   }
   return WaitFor(
-      [this] { return !process_.running() || !ScrapeText().empty(); },
-      std::chrono::seconds(20)) &&
+             [this] { return !process_.running() || !ScrapeText().empty(); },
+             std::chrono::seconds(20)) &&
          process_.running();
 }
 
@@ -59,8 +58,8 @@ bool WatchdProcess::WaitForMetric(
 
 bool WatchdProcess::WaitForLog(const std::string& text,
                                std::chrono::milliseconds timeout) {
-  return WaitFor([&] { return Log().find(text) != std::string::npos; },
-                 timeout, std::chrono::milliseconds(50));
+  return WaitFor([&] { return Log().find(text) != std::string::npos; }, timeout,
+                 std::chrono::milliseconds(50));
 }
 
 }  // namespace watchd::testing
