@@ -4,8 +4,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config
-      libcurl4-openssl-dev libc-ares-dev libyaml-cpp-dev prometheus-cpp-dev
-      libspdlog-dev libsystemd-dev)
+      libcurl4-openssl-dev libc-ares-dev libyaml-cpp-dev libspdlog-dev
+      libsystemd-dev)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(libgtest-dev libbenchmark-dev python3 openssl supervisor
          nginx-light dnsmasq-base prometheus clang-format)

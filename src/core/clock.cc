@@ -23,7 +23,7 @@ std::string FormatDuration(Duration d) {
   if (nanos == 0) return "0s";
   std::string out;
   if (nanos < 0) {
-    out = "-";
+    out.push_back('-');
     nanos = -nanos;
   }
   for (const auto& unit : kUnits) {

@@ -4,8 +4,6 @@
 #ifndef WATCHD_METRICS_CELLS_H_
 #define WATCHD_METRICS_CELLS_H_
 
-#include <prometheus/client_metric.h>
-
 #include <array>
 #include <atomic>
 #include <cmath>
@@ -13,6 +11,7 @@
 #include <iterator>
 #include <limits>
 #include <optional>
+#include <span>
 
 namespace watchd {
 
@@ -65,20 +64,23 @@ class HistogramCell {
     sum_.fetch_add(value, std::memory_order_relaxed);
   }
 
-  prometheus::ClientMetric::Histogram Collect() const {
-    prometheus::ClientMetric::Histogram h;
-    h.bucket.resize(kBuckets);
+  struct Snapshot {
+    // Bucket i counts the observations up to kBounds[i]; the last, all.
+    std::array<uint64_t, kBuckets> cumulative;
+    double sum;
+  };
+
+  static constexpr std::span<const double> bounds() { return kBounds; }
+
+  Snapshot Read() const {
+    Snapshot s;
     uint64_t cumulative = 0;
     for (size_t i = 0; i < kBuckets; ++i) {
       cumulative += counts_[i].load(std::memory_order_relaxed);
-      h.bucket[i].cumulative_count = cumulative;
-      h.bucket[i].upper_bound = i + 1 < kBuckets
-                                    ? kBounds[i]
-                                    : std::numeric_limits<double>::infinity();
+      s.cumulative[i] = cumulative;
     }
-    h.sample_count = cumulative;
-    h.sample_sum = sum_.load(std::memory_order_relaxed);
-    return h;
+    s.sum = sum_.load(std::memory_order_relaxed);
+    return s;
   }
 
  private:

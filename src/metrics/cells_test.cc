@@ -1,6 +1,5 @@
 #include "metrics/cells.h"
 
-#include <cmath>
 #include <limits>
 
 #include "gtest/gtest.h"
@@ -13,28 +12,25 @@ constexpr double kBounds[] = {0.1, 1, 10};
 TEST(HistogramCellTest, BucketsAreUpperInclusiveAndCumulative) {
   HistogramCell<kBounds> h;
   for (double v : {0.05, 0.1, 0.5, 1.0, 10.0, 11.0, 1e9}) h.Observe(v);
-  prometheus::ClientMetric::Histogram c = h.Collect();
-  ASSERT_EQ(c.bucket.size(), 4u);
-  EXPECT_EQ(c.bucket[0].upper_bound, 0.1);
-  EXPECT_EQ(c.bucket[0].cumulative_count, 2u);  // 0.05, 0.1
-  EXPECT_EQ(c.bucket[1].upper_bound, 1);
-  EXPECT_EQ(c.bucket[1].cumulative_count, 4u);
-  EXPECT_EQ(c.bucket[2].upper_bound, 10);
-  EXPECT_EQ(c.bucket[2].cumulative_count, 5u);
-  EXPECT_TRUE(std::isinf(c.bucket[3].upper_bound));
-  EXPECT_EQ(c.bucket[3].cumulative_count, 7u);
-  EXPECT_EQ(c.sample_count, 7u);
-  EXPECT_DOUBLE_EQ(c.sample_sum, 0.05 + 0.1 + 0.5 + 1 + 10 + 11 + 1e9);
+  HistogramCell<kBounds>::Snapshot c = h.Read();
+  ASSERT_EQ(c.cumulative.size(), 4u);
+  ASSERT_EQ(h.bounds().size(), 3u);
+  EXPECT_EQ(h.bounds()[0], 0.1);
+  EXPECT_EQ(c.cumulative[0], 2u);  // 0.05, 0.1
+  EXPECT_EQ(c.cumulative[1], 4u);  // and 0.5, 1
+  EXPECT_EQ(c.cumulative[2], 5u);  // and 10
+  EXPECT_EQ(c.cumulative[3], 7u);  // every one
+  EXPECT_DOUBLE_EQ(c.sum, 0.05 + 0.1 + 0.5 + 1 + 10 + 11 + 1e9);
 }
 
 TEST(HistogramCellTest, NegativeGoesFirstAndNanIsDropped) {
   HistogramCell<kBounds> h;
   h.Observe(-1);
   h.Observe(std::numeric_limits<double>::quiet_NaN());
-  prometheus::ClientMetric::Histogram c = h.Collect();
-  EXPECT_EQ(c.bucket[0].cumulative_count, 1u);
-  EXPECT_EQ(c.sample_count, 1u);
-  EXPECT_EQ(c.sample_sum, -1);
+  HistogramCell<kBounds>::Snapshot c = h.Read();
+  EXPECT_EQ(c.cumulative[0], 1u);
+  EXPECT_EQ(c.cumulative[3], 1u);
+  EXPECT_EQ(c.sum, -1);
 }
 
 TEST(OptionalGaugeCellTest, AbsentUntilSet) {

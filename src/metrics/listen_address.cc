@@ -11,6 +11,9 @@
 namespace watchd {
 namespace {
 
+// Scrapers beyond the server's workers wait here.
+constexpr int kBacklog = 64;
+
 Status Invalid(std::string_view text, const std::string& why) {
   return Status::Error("metrics listen address \"" + std::string(text) +
                        "\": " + why);
@@ -29,7 +32,7 @@ int ParsePort(std::string_view text) {
 
 }  // namespace
 
-std::string ListenAddress::ToCivetweb() const {
+std::string ListenAddress::ToString() const {
   std::string port_text = std::to_string(port);
   return ipv6 ? "[" + host + "]:" + port_text : host + ":" + port_text;
 }
@@ -60,7 +63,7 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   return address;
 }
 
-Status CheckBindable(const ListenAddress& address) {
+Result<int> OpenListener(const ListenAddress& address) {
   sockaddr_storage storage{};
   socklen_t length;
   if (address.ipv6) {
@@ -76,16 +79,18 @@ Status CheckBindable(const ListenAddress& address) {
     inet_pton(AF_INET, address.host.c_str(), &sin->sin_addr);
     length = sizeof(*sin);
   }
-  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd =
+      socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Status::Error(std::strerror(errno));
   int on = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  Status status = Status::Ok();
-  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
-    status = Status::Error(std::strerror(errno));
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+      bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
+      listen(fd, kBacklog) != 0) {
+    Status error = Status::Error(std::strerror(errno));
+    close(fd);
+    return error;
   }
-  close(fd);
-  return status;
+  return fd;
 }
 
 }  // namespace watchd

@@ -1,71 +1,63 @@
 #include "metrics/metrics.h"
 
-#include <prometheus/exposer.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-
-#include <exception>
+#include <ctime>
 #include <iterator>
 #include <utility>
 
 #include "metrics/listen_address.h"
+#include "metrics/scrape_server.h"
 #include "metrics/series.h"
 #include "metrics/series_collector.h"
+#include "metrics/text_writer.h"
 
 namespace watchd {
+namespace {
 
 static_assert(std::size(kProbeResultNames) ==
               static_cast<size_t>(ProbeOutcomeLabel::kError) + 1);
 
-Metrics::Metrics(const std::string& version)
-    : registry_(std::make_shared<prometheus::Registry>()),
-      series_(std::make_shared<SeriesCollector>()) {
-  prometheus::BuildGauge()
-      .Name("watchd_build_info")
-      .Help("Build of the running watchd: always 1, the build in labels.")
-      .Register(*registry_)
-      .Add({{"version", version}})
-      .Set(1);
-  // Fine at the low end: a healthy loop starts probes within a millisecond.
-  lateness_ = &prometheus::BuildHistogram()
-                   .Name("watchd_scheduler_lateness_seconds")
-                   .Help(
-                       "How late probes started after their scheduled time, in "
-                       "seconds.")
-                   .Register(*registry_)
-                   .Add({}, prometheus::Histogram::BucketBoundaries{
-                                .0001, .0005, .001, .002, .005, .01, .025, .05,
-                                .1, .25, .5, 1});
-  reload_successful_ =
-      &prometheus::BuildGauge()
-           .Name("watchd_config_last_reload_successful")
-           .Help(
-               "Whether the last configuration load succeeded (1) or not "
-               "(0).")
-           .Register(*registry_)
-           .Add({});
-  reload_timestamp_family_ =
-      &prometheus::BuildGauge()
-           .Name("watchd_config_last_reload_success_timestamp_seconds")
-           .Help(
-               "Time of the last successful configuration load, in unix "
-               "seconds.")
-           .Register(*registry_);
+void WriteProcessFamilies(const ProcessSeries& process, TextWriter& w) {
+  w.Family("watchd_build_info",
+           "Build of the running watchd: always 1, the build in labels.",
+           MetricType::kGauge);
+  w.Sample({{"version", process.version}}, 1.0);
+
+  w.Family("watchd_scheduler_lateness_seconds",
+           "How late probes started after their scheduled time, in seconds.",
+           MetricType::kHistogram);
+  auto lateness = process.lateness.Read();
+  w.Histogram({}, process.lateness.bounds(), lateness.cumulative, lateness.sum);
+
+  w.Family("watchd_config_last_reload_successful",
+           "Whether the last configuration load succeeded (1) or not (0).",
+           MetricType::kGauge);
+  w.Sample({}, process.reload_successful.value());
+
+  w.Family("watchd_config_last_reload_success_timestamp_seconds",
+           "Time of the last successful configuration load, in unix seconds.",
+           MetricType::kGauge);
+  if (std::optional<double> stamp = process.reload_timestamp.value()) {
+    w.Sample({}, *stamp);
+  }
 }
+
+void WriteAll(const ProcessSeries& process, const SeriesCollector& series,
+              TextWriter& w) {
+  WriteProcessFamilies(process, w);
+  series.Write(w);
+}
+
+}  // namespace
+
+Metrics::Metrics(const std::string& version)
+    : process_(std::make_unique<ProcessSeries>(version)),
+      series_(std::make_unique<SeriesCollector>()) {}
 
 Metrics::~Metrics() = default;
 
 Result<std::unique_ptr<Metrics>> Metrics::Create(const std::string& listen,
                                                  const std::string& version) {
-  std::unique_ptr<Metrics> metrics;
-  try {
-    metrics.reset(new Metrics(version));
-  } catch (const std::exception& e) {
-    return Status::Error(std::string("metrics: ") + e.what());
-  }
+  std::unique_ptr<Metrics> metrics(new Metrics(version));
   if (!listen.empty()) {
     Status status = metrics->Listen(listen);
     if (!status.ok()) return status;
@@ -76,36 +68,39 @@ Result<std::unique_ptr<Metrics>> Metrics::Create(const std::string& listen,
 Status Metrics::Listen(const std::string& listen) {
   Result<ListenAddress> address = ParseListenAddress(listen);
   if (!address.ok()) return address.status();
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-        "listening_ports", address->ToCivetweb(), "num_threads", "2"});
-    exposer_->RegisterCollectable(registry_);
-    exposer_->RegisterCollectable(series_);
-  } catch (const std::exception& e) {
-    exposer_.reset();
-    // civetweb only says "null context": find the reason ourselves.
-    std::string why = e.what();
-    if (Status bind = CheckBindable(*address); !bind.ok()) {
-      why = bind.message();
-    } else if (address->ipv6) {
-      why = "this civetweb build cannot bind IPv6 addresses";
-    }
-    return Status::Error("metrics: cannot listen on " + listen + ": " + why);
+  Result<int> fd = OpenListener(*address);
+  if (!fd.ok()) {
+    return Status::Error("metrics: cannot listen on " + listen + ": " +
+                         fd.status().message());
   }
+  Result<std::unique_ptr<ScrapeServer>> server = ScrapeServer::Start(
+      *fd,
+      [process = process_.get(), series = series_.get()](TextWriter& w) {
+        WriteAll(*process, *series, w);
+      },
+      ScrapeServerOptions());
+  if (!server.ok()) {
+    return Status::Error("metrics: cannot serve on " + listen + ": " +
+                         server.status().message());
+  }
+  server_ = std::move(server).value();
   return Status::Ok();
 }
 
 std::vector<int> Metrics::listening_ports() const {
-  if (!exposer_) return {};
-  return exposer_->GetListeningPorts();
+  if (!server_) return {};
+  return {server_->port()};
 }
 
 std::string Metrics::Serialize() const {
-  std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  std::vector<prometheus::MetricFamily> series = series_->Collect();
-  families.insert(families.end(), std::make_move_iterator(series.begin()),
-                  std::make_move_iterator(series.end()));
-  return prometheus::TextSerializer().Serialize(families);
+  std::string text;
+  TextWriter writer([&text](std::string_view piece) {
+    text.append(piece);
+    return true;
+  });
+  WriteAll(*process_, *series_, writer);
+  writer.Flush();
+  return text;
 }
 
 Metrics::CheckHandle* Metrics::AddCheck(const std::string& service,
@@ -135,15 +130,14 @@ void Metrics::SetCheckUp(CheckHandle* check, bool up) {
   check->up.Set(up ? 1 : 0);
 }
 
-void Metrics::ObserveLateness(double seconds) { lateness_->Observe(seconds); }
+void Metrics::ObserveLateness(double seconds) {
+  process_->lateness.Observe(seconds);
+}
 
 void Metrics::SetConfigReloadSuccessful(bool ok) {
-  reload_successful_->Set(ok ? 1 : 0);
-  if (!ok) return;
-  if (reload_timestamp_ == nullptr) {
-    reload_timestamp_ = &reload_timestamp_family_->Add({});
-  }
-  reload_timestamp_->SetToCurrentTime();
+  process_->reload_successful.Set(ok ? 1 : 0);
+  if (ok)
+    process_->reload_timestamp.Set(static_cast<double>(std::time(nullptr)));
 }
 
 Metrics::ServiceHandle* Metrics::AddService(const std::string& service) {

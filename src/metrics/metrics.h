@@ -1,8 +1,9 @@
 // Metrics: watchd's Prometheus series (SPEC.md, Metrics), served over HTTP
-// at /metrics by prometheus-cpp's exposer on its own threads. All calls come
-// from one thread (the event loop). A probe result costs a few atomic adds
+// at /metrics by a ScrapeServer on threads of its own. All calls come from
+// one thread (the event loop). A probe result costs a few atomic adds
 // through a handle made with its check, no lock and no allocation; Add and
-// Remove lock only against a scrape's copying of the list of series.
+// Remove lock only against a scrape's copying of a chunk of series
+// pointers.
 #ifndef WATCHD_METRICS_METRICS_H_
 #define WATCHD_METRICS_METRICS_H_
 
@@ -14,19 +15,12 @@
 
 #include "core/status.h"
 
-namespace prometheus {
-class Exposer;
-class Gauge;
-class Histogram;
-class Registry;
-template <typename T>
-class Family;
-}  // namespace prometheus
-
 namespace watchd {
 
 struct CheckSeries;
+struct ProcessSeries;
 struct ServiceSeries;
+class ScrapeServer;
 class SeriesCollector;
 
 // The `result` label of watchd_probes_total, in ProbeOutcome's order.
@@ -57,8 +51,7 @@ class Metrics {
 
   // The bound TCP ports; empty when not serving.
   std::vector<int> listening_ports() const;
-  // The text exposition of every watchd_* series, as /metrics serves them
-  // (it adds the exposer's own exposer_* series).
+  // The text exposition, exactly as /metrics serves it.
   std::string Serialize() const;
 
   // Creates the series of one check. Adding a (service, check) already
@@ -98,15 +91,10 @@ class Metrics {
   explicit Metrics(const std::string& version);
   Status Listen(const std::string& listen);
 
-  // Process-wide series, in prometheus-cpp's own registry.
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Histogram* lateness_;
-  prometheus::Gauge* reload_successful_;
-  prometheus::Family<prometheus::Gauge>* reload_timestamp_family_;
-  prometheus::Gauge* reload_timestamp_ = nullptr;  // from the first success
-  std::shared_ptr<SeriesCollector> series_;
+  std::unique_ptr<ProcessSeries> process_;
+  std::unique_ptr<SeriesCollector> series_;
   // Last: destroyed first, so no scrape outlives what it reads.
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<ScrapeServer> server_;
 };
 
 }  // namespace watchd

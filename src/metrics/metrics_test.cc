@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -11,10 +12,13 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
+#include "metrics/scrape_testing.h"
 #include "tests/support/net.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/wait.h"
 
 namespace watchd {
 namespace {
@@ -304,6 +308,7 @@ TEST(MetricsTest, ScrapeOverHttpPassesPromtool) {
       testing::HttpGet(ports[0], "/metrics", &status);
   ASSERT_TRUE(body.has_value());
   EXPECT_EQ(status, 200);
+  EXPECT_EQ(*body, metrics->Serialize());
   for (const char* name :
        {"watchd_check_up", "watchd_probe_success",
         "watchd_probe_duration_seconds", "watchd_probes_total",
@@ -325,32 +330,62 @@ TEST(MetricsTest, ScrapeOverHttpPassesPromtool) {
   EXPECT_EQ(output, "");
 }
 
-TEST(MetricsTest, ScrapesRaceAddsAndRemoves) {
+// Scrapes over HTTP while the event loop's side adds, observes and removes
+// checks and services: every scrape is whole, and the series present
+// throughout (more than one chunk of them) are in each exactly once.
+TEST(MetricsTest, ScrapesRaceAddsObservationsAndRemoves) {
   auto metrics = NewMetrics("127.0.0.1:0");
   ASSERT_NE(metrics, nullptr);
   int port = metrics->listening_ports().at(0);
+  constexpr int kKept = 1500;
+  std::vector<Metrics::CheckHandle*> kept;
+  for (int i = 0; i < kKept; ++i) {
+    kept.push_back(metrics->AddCheck("kept", "c" + std::to_string(i), "tcp"));
+  }
+  constexpr int kScrapes = 20;
   std::atomic<int> scrapes{0};
   std::atomic<int> failures{0};
-  std::thread scraper([&] {
-    for (int i = 0; i < 30; ++i) {
-      int status = 0;
-      auto body = testing::HttpGet(port, "/metrics", &status);
-      if (!body || status != 200) failures++;
+  auto scrape = [&] {
+    for (int i = 0; i < kScrapes / 2; ++i) {
+      auto r = testing::Get(port, "/metrics");
+      size_t kept_up = 0;
+      if (r) {
+        for (size_t at = r->body.find("\nwatchd_check_up{service=\"kept\"");
+             at != std::string::npos;
+             at = r->body.find("\nwatchd_check_up{service=\"kept\"", at + 1)) {
+          ++kept_up;
+        }
+      }
+      if (!r || r->status != 200 || kept_up != kKept ||
+          r->body.find("\nwatchd_process_resident_memory_bytes") ==
+              std::string::npos) {
+        failures++;
+      }
       scrapes++;
     }
-  });
-  // Churn until the scraper is done, bounded in count.
-  for (int round = 0; scrapes < 30 && round < 100000; ++round) {
+  };
+  std::thread scrapers[] = {std::thread(scrape), std::thread(scrape)};
+  // Churn until the scrapers are done, bounded in count.
+  ProbeDetails details;
+  details.http_status = 200;
+  Metrics::ServiceHandle* steady = metrics->AddService("steady");
+  metrics->SetResidentMemory(steady, 1000);
+  for (int round = 0; scrapes < kScrapes && round < 1000000; ++round) {
     std::string service = "svc" + std::to_string(round % 7);
     Metrics::CheckHandle* check = metrics->AddCheck(service, "c", "tcp");
     Metrics::ServiceHandle* s = metrics->AddService(service);
-    metrics->ObserveProbe(check, ProbeOutcomeLabel::kFailure, 0.1, {});
+    metrics->ObserveProbe(check, ProbeOutcomeLabel::kFailure, 0.1, details);
+    metrics->ObserveProbe(kept[round % kKept], ProbeOutcomeLabel::kSuccess,
+                          0.01, details);
+    metrics->SetResidentMemory(s, 1 << 20);
     metrics->IncRestart(s, "r" + std::to_string(round % 3));
     metrics->RemoveCheck(check);
     metrics->RemoveService(s);
   }
-  scraper.join();
+  for (std::thread& t : scrapers) t.join();
   EXPECT_EQ(failures, 0);
+  metrics->RemoveService(steady);
+  for (Metrics::CheckHandle* check : kept) metrics->RemoveCheck(check);
 }
 
 TEST(MetricsTest, BadListenAddressesAreRefused) {
@@ -385,14 +420,161 @@ TEST(MetricsTest, LocalhostBindsLoopback) {
   EXPECT_EQ(status, 200);
 }
 
-TEST(MetricsTest, Ipv6EitherServesOrSaysWhy) {
-  Result<std::unique_ptr<Metrics>> metrics = Metrics::Create("[::1]:0", "v");
-  if (metrics.ok()) {
-    EXPECT_EQ((*metrics)->listening_ports().size(), 1u);
-  } else {
-    EXPECT_NE(metrics.status().message().find("IPv6"), std::string::npos)
-        << metrics.status().message();
+TEST(MetricsTest, Ipv6Serves) {
+  auto metrics = NewMetrics("[::1]:0");
+  ASSERT_NE(metrics, nullptr);
+  Populate(*metrics);
+  ASSERT_EQ(metrics->listening_ports().size(), 1u);
+  auto r = testing::Get(metrics->listening_ports()[0], "/metrics", "::1");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, metrics->Serialize());
+}
+
+TEST(MetricsTest, HeadAndOtherPaths) {
+  auto metrics = NewMetrics("127.0.0.1:0");
+  ASSERT_NE(metrics, nullptr);
+  int port = metrics->listening_ports().at(0);
+  auto r = testing::Exchange(port, "HEAD /metrics HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");
+  r = testing::Get(port, "/");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("/metrics"), std::string::npos);
+  r = testing::Get(port, "/favicon.ico");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  r = testing::Exchange(port, "DELETE /metrics HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 405);
+}
+
+struct ParsedSample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::string value;
+};
+
+// A strict reader of sample lines, undoing the escapes of label values.
+std::vector<ParsedSample> ParseSamples(const std::string& text) {
+  std::vector<ParsedSample> samples;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    ParsedSample s;
+    size_t i = line.find_first_of("{ ");
+    s.name = line.substr(0, i);
+    if (line[i] == '{') {
+      ++i;
+      while (line[i] != '}') {
+        size_t eq = line.find("=\"", i);
+        std::string key = line.substr(i, eq - i);
+        std::string value;
+        for (i = eq + 2; line[i] != '"'; ++i) {
+          if (line[i] == '\\') {
+            ++i;
+            value += line[i] == 'n' ? '\n' : line[i];
+          } else {
+            value += line[i];
+          }
+        }
+        s.labels[key] = value;
+        ++i;
+        if (line[i] == ',') ++i;
+      }
+      ++i;
+    }
+    s.value = line.substr(i + 1);
+    samples.push_back(std::move(s));
   }
+  return samples;
+}
+
+TEST(MetricsTest, OddNamesAreEscapedAndReadBack) {
+  auto metrics = NewMetrics("127.0.0.1:0");
+  ASSERT_NE(metrics, nullptr);
+  const std::string service = "we\"b\\x\ny \\n";
+  const std::string check = "c\\\"\n";
+  const std::string reason = "check:\"quoted\"";
+  Metrics::CheckHandle* c = metrics->AddCheck(service, check, "http");
+  metrics->ObserveProbe(c, ProbeOutcomeLabel::kSuccess, 0.01, {});
+  Metrics::ServiceHandle* s = metrics->AddService(service);
+  metrics->IncRestart(s, reason);
+
+  auto r = testing::Get(metrics->listening_ports().at(0), "/metrics");
+  ASSERT_TRUE(r.has_value());
+  int found = 0;
+  for (const ParsedSample& sample : ParseSamples(r->body)) {
+    auto it = sample.labels.find("service");
+    if (it == sample.labels.end()) continue;
+    EXPECT_EQ(it->second, service) << sample.name;
+    if (sample.labels.count("check")) {
+      EXPECT_EQ(sample.labels.at("check"), check);
+    }
+    if (sample.name == "watchd_restarts_total") {
+      EXPECT_EQ(sample.labels.at("reason"), reason);
+      EXPECT_EQ(sample.value, "1");
+    }
+    ++found;
+  }
+  // check_up, success, 16 duration, 4 probes; 8 states, a restart, failures.
+  EXPECT_EQ(found, 1 + 1 + 16 + 4 + 8 + 1 + 1);
+
+  if (access("/usr/bin/promtool", X_OK) == 0) {
+    auto [exit_code, output] = Promtool(r->body);
+    EXPECT_EQ(exit_code, 0) << output;
+    EXPECT_EQ(output, "");
+  }
+}
+
+TEST(MetricsTest, SerializeIsWhatIsServed) {
+  auto metrics = NewMetrics("127.0.0.1:0");
+  ASSERT_NE(metrics, nullptr);
+  Populate(*metrics);
+  auto r = testing::Get(metrics->listening_ports().at(0), "/metrics");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, metrics->Serialize());
+  // The process families first, in a fixed order.
+  EXPECT_EQ(r->body.rfind("# HELP watchd_build_info ", 0), 0u) << r->body;
+  EXPECT_LT(r->body.find("watchd_scheduler_lateness_seconds"),
+            r->body.find("watchd_check_up"));
+}
+
+// A client that connects and says nothing does not keep others waiting.
+TEST(MetricsTest, SilentClientDoesNotBlockScrapes) {
+  auto metrics = NewMetrics("127.0.0.1:0");
+  ASSERT_NE(metrics, nullptr);
+  int port = metrics->listening_ports().at(0);
+  int silent = testing::ConnectTo("127.0.0.1", port, std::chrono::seconds(30));
+  ASSERT_GE(silent, 0);
+  ASSERT_TRUE(::watchd::testing::WaitFor(
+      [&] { return testing::AcceptQueueLength(port) == 0; },
+      std::chrono::seconds(30)));
+  auto r = testing::Get(port, "/metrics");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  close(silent);
+}
+
+TEST(MetricsTest, ShutdownWithAConnectedClientIsPrompt) {
+  auto metrics = NewMetrics("127.0.0.1:0");
+  ASSERT_NE(metrics, nullptr);
+  int port = metrics->listening_ports().at(0);
+  int silent = testing::ConnectTo("127.0.0.1", port, std::chrono::seconds(30));
+  ASSERT_GE(silent, 0);
+  ASSERT_TRUE(::watchd::testing::WaitFor(
+      [&] { return testing::AcceptQueueLength(port) == 0; },
+      std::chrono::seconds(30)));
+  auto start = std::chrono::steady_clock::now();
+  metrics.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  // Closed, and nothing listens any more.
+  EXPECT_EQ(testing::ReadToEnd(silent), "");
+  close(silent);
+  EXPECT_FALSE(testing::Get(port, "/metrics").has_value());
 }
 
 }  // namespace

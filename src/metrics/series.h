@@ -1,6 +1,7 @@
-// The series of one check and of one service: what Metrics hands out as
-// CheckHandle and ServiceHandle. Names are fixed at creation; values are
-// cells, updated by the event loop while scrapes read them.
+// The series of one check and of one service (what Metrics hands out as
+// CheckHandle and ServiceHandle), and those of the whole process. Names
+// are fixed at creation; values are cells, updated by the event loop while
+// scrapes read them.
 #ifndef WATCHD_METRICS_SERIES_H_
 #define WATCHD_METRICS_SERIES_H_
 
@@ -17,6 +18,10 @@ namespace watchd {
 // Probe durations: milliseconds (local TCP) to a long timeout.
 inline constexpr double kProbeDurationBounds[] = {
     .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
+// Scheduler lateness: fine at the low end, where a healthy loop starts
+// probes within a millisecond.
+inline constexpr double kLatenessBounds[] = {
+    .0001, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1};
 // The `result` label values, in ProbeOutcomeLabel order.
 inline constexpr const char* kProbeResultNames[] = {"success", "failure",
                                                     "timeout", "error"};
@@ -64,6 +69,15 @@ struct ServiceSeries {
   OptionalGaugeCell resident_memory_bytes;
   // A list only ever prepended to, so scrapes walk it without a lock.
   std::atomic<RestartReasonSeries*> reasons{nullptr};
+};
+
+struct ProcessSeries {
+  explicit ProcessSeries(std::string version) : version(std::move(version)) {}
+
+  const std::string version;  // of watchd_build_info
+  HistogramCell<kLatenessBounds> lateness;
+  GaugeCell reload_successful;
+  OptionalGaugeCell reload_timestamp;  // from the first successful load
 };
 
 }  // namespace watchd

@@ -1,159 +1,150 @@
 #include "metrics/series_collector.h"
 
-#include <prometheus/client_metric.h>
-#include <prometheus/metric_type.h>
-
 #include <iterator>
 #include <optional>
+#include <vector>
+
+#include "metrics/text_writer.h"
 
 namespace watchd {
 namespace {
 
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
-using Checks = std::vector<std::shared_ptr<const CheckSeries>>;
-using Services = std::vector<std::shared_ptr<const ServiceSeries>>;
-
-MetricFamily NewFamily(const char* name, const char* help, MetricType type,
-                       size_t size) {
-  MetricFamily family{name, help, type, {}};
-  // Exact size: at 10,000 checks, vector growth slack would cost megabytes.
-  family.metric.reserve(size);
-  return family;
-}
-
-ClientMetric& AddMetric(MetricFamily& family,
-                        std::vector<ClientMetric::Label> labels) {
-  ClientMetric& metric = family.metric.emplace_back();
-  metric.label = std::move(labels);
-  return metric;
-}
-
-void Append(MetricFamily family, std::vector<MetricFamily>& out) {
-  if (!family.metric.empty()) out.push_back(std::move(family));
-}
-
-std::vector<ClientMetric::Label> CheckLabels(const CheckSeries& c) {
-  return {{"service", c.service}, {"check", c.check}};
-}
-
-// A gauge family of the checks whose `cell` has been set.
-void AppendCheckGauges(const char* name, const char* help,
-                       OptionalGaugeCell CheckSeries::*cell,
-                       const Checks& checks, std::vector<MetricFamily>& out) {
-  size_t size = 0;
-  for (const auto& c : checks) size += ((*c).*cell).value().has_value();
-  MetricFamily family = NewFamily(name, help, MetricType::Gauge, size);
-  for (const auto& c : checks) {
-    // One set since the first pass just grows the vector.
-    if (std::optional<double> value = ((*c).*cell).value()) {
-      AddMetric(family, CheckLabels(*c)).gauge.value = *value;
+// Visits the series of `map` in key order, `chunk` at a time: the lock is
+// held only to copy pointers. The last series visited is kept alive, so
+// that its key (views of its names) can find where the next chunk starts
+// even if it was removed meanwhile.
+template <typename Series, typename Map, typename KeyOf>
+void ForEachIn(std::mutex& mu, const Map& map, KeyOf key_of,
+               const std::function<bool(const Series&)>& fn) {
+  std::vector<std::shared_ptr<const Series>> chunk;
+  chunk.reserve(SeriesCollector::kChunk);
+  std::shared_ptr<const Series> last;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = last ? map.upper_bound(key_of(*last)) : map.begin();
+      for (; it != map.end() && chunk.size() < SeriesCollector::kChunk; ++it) {
+        chunk.push_back(it->second);
+      }
     }
+    if (chunk.empty()) return;
+    for (const auto& series : chunk) {
+      if (!fn(*series)) return;
+    }
+    last = std::move(chunk.back());
+    chunk.clear();
   }
-  Append(std::move(family), out);
 }
 
-void AppendCheckFamilies(const Checks& checks, std::vector<MetricFamily>& out) {
-  MetricFamily up =
-      NewFamily("watchd_check_up",
-                "Whether the check is passing (1) or failing or pending (0).",
-                MetricType::Gauge, checks.size());
-  for (const auto& c : checks) {
-    auto labels = CheckLabels(*c);
-    labels.push_back({"kind", *c->kind.load(std::memory_order_acquire)});
-    AddMetric(up, std::move(labels)).gauge.value = c->up.value();
-  }
-  Append(std::move(up), out);
+void WriteCheckFamilies(const SeriesCollector& collector, TextWriter& w) {
+  auto for_each = [&](const std::function<void(const CheckSeries&)>& fn) {
+    collector.ForEachCheck([&](const CheckSeries& c) {
+      fn(c);
+      return w.ok();
+    });
+  };
+  // A gauge family of the checks whose `cell` has been set.
+  auto gauges = [&](std::string_view name, std::string_view help,
+                    OptionalGaugeCell CheckSeries::*cell) {
+    w.Family(name, help, MetricType::kGauge);
+    for_each([&](const CheckSeries& c) {
+      if (std::optional<double> value = (c.*cell).value()) {
+        w.Sample({{"service", c.service}, {"check", c.check}}, *value);
+      }
+    });
+  };
 
-  AppendCheckGauges("watchd_probe_success",
-                    "Whether the last probe of the check succeeded (1) or "
-                    "not (0).",
-                    &CheckSeries::success, checks, out);
+  w.Family("watchd_check_up",
+           "Whether the check is passing (1) or failing or pending (0).",
+           MetricType::kGauge);
+  for_each([&](const CheckSeries& c) {
+    w.Sample({{"service", c.service},
+              {"check", c.check},
+              {"kind", *c.kind.load(std::memory_order_acquire)}},
+             c.up.value());
+  });
 
-  MetricFamily duration =
-      NewFamily("watchd_probe_duration_seconds",
-                "Duration of the probes of the check, in seconds.",
-                MetricType::Histogram, checks.size());
-  for (const auto& c : checks) {
-    AddMetric(duration, CheckLabels(*c)).histogram = c->duration.Collect();
-  }
-  Append(std::move(duration), out);
+  gauges("watchd_probe_success",
+         "Whether the last probe of the check succeeded (1) or not (0).",
+         &CheckSeries::success);
 
-  MetricFamily total = NewFamily(
-      "watchd_probes_total", "Probes run by the check, by result.",
-      MetricType::Counter, checks.size() * std::size(kProbeResultNames));
-  for (const auto& c : checks) {
+  w.Family("watchd_probe_duration_seconds",
+           "Duration of the probes of the check, in seconds.",
+           MetricType::kHistogram);
+  for_each([&](const CheckSeries& c) {
+    auto snapshot = c.duration.Read();
+    const MetricLabel labels[] = {{"service", c.service}, {"check", c.check}};
+    w.Histogram(labels, c.duration.bounds(), snapshot.cumulative, snapshot.sum);
+  });
+
+  w.Family("watchd_probes_total", "Probes run by the check, by result.",
+           MetricType::kCounter);
+  for_each([&](const CheckSeries& c) {
     for (size_t i = 0; i < std::size(kProbeResultNames); ++i) {
-      auto labels = CheckLabels(*c);
-      labels.push_back({"result", kProbeResultNames[i]});
-      AddMetric(total, std::move(labels)).counter.value =
-          static_cast<double>(c->probes[i].value());
+      w.Sample({{"service", c.service},
+                {"check", c.check},
+                {"result", kProbeResultNames[i]}},
+               c.probes[i].value());
     }
-  }
-  Append(std::move(total), out);
+  });
 
-  AppendCheckGauges("watchd_probe_http_status_code",
-                    "HTTP status code of the last response to the check.",
-                    &CheckSeries::http_status, checks, out);
-  AppendCheckGauges("watchd_probe_dns_lookup_time_seconds",
-                    "Duration of the last DNS lookup of the check, in seconds.",
-                    &CheckSeries::dns_lookup_seconds, checks, out);
-  AppendCheckGauges("watchd_probe_ssl_earliest_cert_expiry_timestamp_seconds",
-                    "Expiry of the earliest-expiring certificate the check was "
-                    "last served, in unix seconds.",
-                    &CheckSeries::ssl_earliest_cert_expiry, checks, out);
+  gauges("watchd_probe_http_status_code",
+         "HTTP status code of the last response to the check.",
+         &CheckSeries::http_status);
+  gauges("watchd_probe_dns_lookup_time_seconds",
+         "Duration of the last DNS lookup of the check, in seconds.",
+         &CheckSeries::dns_lookup_seconds);
+  gauges("watchd_probe_ssl_earliest_cert_expiry_timestamp_seconds",
+         "Expiry of the earliest-expiring certificate the check was last "
+         "served, in unix seconds.",
+         &CheckSeries::ssl_earliest_cert_expiry);
 }
 
-void AppendServiceFamilies(const Services& services,
-                           std::vector<MetricFamily>& out) {
-  MetricFamily state = NewFamily(
-      "watchd_service_state",
-      "State of the service: 1 for its current state, 0 for the others.",
-      MetricType::Gauge, services.size() * std::size(kServiceStateNames));
-  for (const auto& s : services) {
-    int current = s->state.load(std::memory_order_relaxed);
+void WriteServiceFamilies(const SeriesCollector& collector, TextWriter& w) {
+  auto for_each = [&](const std::function<void(const ServiceSeries&)>& fn) {
+    collector.ForEachService([&](const ServiceSeries& s) {
+      fn(s);
+      return w.ok();
+    });
+  };
+
+  w.Family("watchd_service_state",
+           "State of the service: 1 for its current state, 0 for the others.",
+           MetricType::kGauge);
+  for_each([&](const ServiceSeries& s) {
+    int current = s.state.load(std::memory_order_relaxed);
     for (size_t i = 0; i < std::size(kServiceStateNames); ++i) {
-      AddMetric(state,
-                {{"service", s->service}, {"state", kServiceStateNames[i]}})
-          .gauge.value = static_cast<int>(i) == current ? 1 : 0;
+      w.Sample({{"service", s.service}, {"state", kServiceStateNames[i]}},
+               static_cast<int>(i) == current ? 1.0 : 0.0);
     }
-  }
-  Append(std::move(state), out);
+  });
 
-  MetricFamily restarts =
-      NewFamily("watchd_restarts_total",
-                "Restarts of the service watchd asked for, by reason.",
-                MetricType::Counter, 0);
-  for (const auto& s : services) {
+  w.Family("watchd_restarts_total",
+           "Restarts of the service watchd asked for, by reason.",
+           MetricType::kCounter);
+  for_each([&](const ServiceSeries& s) {
     for (const RestartReasonSeries* r =
-             s->reasons.load(std::memory_order_acquire);
+             s.reasons.load(std::memory_order_acquire);
          r != nullptr; r = r->next) {
-      AddMetric(restarts, {{"service", s->service}, {"reason", r->reason}})
-          .counter.value = static_cast<double>(r->restarts.value());
+      w.Sample({{"service", s.service}, {"reason", r->reason}},
+               r->restarts.value());
     }
-  }
-  Append(std::move(restarts), out);
+  });
 
-  MetricFamily failures = NewFamily("watchd_restart_failures_total",
-                                    "Restarts of the service that failed.",
-                                    MetricType::Counter, services.size());
-  for (const auto& s : services) {
-    AddMetric(failures, {{"service", s->service}}).counter.value =
-        static_cast<double>(s->restart_failures.value());
-  }
-  Append(std::move(failures), out);
+  w.Family("watchd_restart_failures_total",
+           "Restarts of the service that failed.", MetricType::kCounter);
+  for_each([&](const ServiceSeries& s) {
+    w.Sample({{"service", s.service}}, s.restart_failures.value());
+  });
 
-  MetricFamily memory =
-      NewFamily("watchd_process_resident_memory_bytes",
-                "Resident memory of the process of the service, in bytes.",
-                MetricType::Gauge, 0);
-  for (const auto& s : services) {
-    if (std::optional<double> bytes = s->resident_memory_bytes.value()) {
-      AddMetric(memory, {{"service", s->service}}).gauge.value = *bytes;
+  w.Family("watchd_process_resident_memory_bytes",
+           "Resident memory of the process of the service, in bytes.",
+           MetricType::kGauge);
+  for_each([&](const ServiceSeries& s) {
+    if (std::optional<double> bytes = s.resident_memory_bytes.value()) {
+      w.Sample({{"service", s.service}}, *bytes);
     }
-  }
-  Append(std::move(memory), out);
+  });
 }
 
 }  // namespace
@@ -198,20 +189,23 @@ void SeriesCollector::RemoveService(ServiceSeries* service) {
   if (--service->refs == 0) services_.erase(services_.find(service->service));
 }
 
-std::vector<MetricFamily> SeriesCollector::Collect() const {
-  Checks checks;
-  Services services;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    checks.reserve(checks_.size());
-    for (const auto& [key, series] : checks_) checks.push_back(series);
-    services.reserve(services_.size());
-    for (const auto& [key, series] : services_) services.push_back(series);
-  }
-  std::vector<MetricFamily> out;
-  AppendCheckFamilies(checks, out);
-  AppendServiceFamilies(services, out);
-  return out;
+void SeriesCollector::ForEachCheck(
+    const std::function<bool(const CheckSeries&)>& fn) const {
+  ForEachIn<CheckSeries>(
+      mu_, checks_,
+      [](const CheckSeries& c) { return CheckKey(c.service, c.check); }, fn);
+}
+
+void SeriesCollector::ForEachService(
+    const std::function<bool(const ServiceSeries&)>& fn) const {
+  ForEachIn<ServiceSeries>(
+      mu_, services_,
+      [](const ServiceSeries& s) { return std::string_view(s.service); }, fn);
+}
+
+void SeriesCollector::Write(TextWriter& writer) const {
+  WriteCheckFamilies(*this, writer);
+  WriteServiceFamilies(*this, writer);
 }
 
 }  // namespace watchd

@@ -37,7 +37,12 @@ std::vector<Sample> ParseMetrics(const std::string& text) {
         std::string value;
         size_t j = eq + 2;  // past ="
         while (j < line.size() && line[j] != '"') {
-          if (line[j] == '\\' && j + 1 < line.size()) ++j;
+          if (line[j] == '\\' && j + 1 < line.size()) {
+            ++j;
+            value += line[j] == 'n' ? '\n' : line[j];
+            ++j;
+            continue;
+          }
           value += line[j++];
         }
         s.labels[key] = value;

@@ -1,0 +1,69 @@
+// ScrapeServer: the HTTP server of /metrics (GET and HEAD; / is a page
+// linking it), on threads of its own: never the event loop's, which must
+// not stall while 10,000 checks are written out. A connection carries one
+// request (Connection: close); the exposition is streamed to the client as
+// it is written, through a fixed buffer, so a scrape's memory does not
+// grow with the number of series.
+#ifndef WATCHD_METRICS_SCRAPE_SERVER_H_
+#define WATCHD_METRICS_SCRAPE_SERVER_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+
+namespace watchd {
+
+class TextWriter;
+
+struct ScrapeServerOptions {
+  // Connections served at once; more wait in the listen backlog.
+  int workers = 4;
+  // A client that has not sent its request headers by then is dropped...
+  std::chrono::milliseconds request_timeout{10000};
+  // ...and so is one that takes nothing of its response for this long.
+  std::chrono::milliseconds send_timeout{10000};
+};
+
+class ScrapeServer {
+ public:
+  // Writes the whole exposition. Runs on the server's threads, on several
+  // at once when scrapes overlap.
+  using WriteMetrics = std::function<void(TextWriter&)>;
+
+  // Serves on `listen_fd`, a non-blocking listening socket, which it owns
+  // from here on (closing it on error too).
+  static Result<std::unique_ptr<ScrapeServer>> Start(
+      int listen_fd, WriteMetrics write_metrics,
+      const ScrapeServerOptions& options);
+  // Stops promptly, even with clients connected, idle or mid-response:
+  // wakes and joins every thread, then closes every socket.
+  ~ScrapeServer();
+  ScrapeServer(const ScrapeServer&) = delete;
+  ScrapeServer& operator=(const ScrapeServer&) = delete;
+
+  // The bound TCP port.
+  int port() const { return port_; }
+
+ private:
+  ScrapeServer(int listen_fd, int wake_fd, WriteMetrics write_metrics,
+               const ScrapeServerOptions& options);
+  // A worker: accepts and serves one connection at a time until woken.
+  void Work();
+  void Serve(int fd);
+
+  const int listen_fd_;
+  // An eventfd, readable once the server stops: every wait polls it too.
+  const int wake_fd_;
+  const WriteMetrics write_metrics_;
+  const ScrapeServerOptions options_;
+  int port_ = 0;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace watchd
+
+#endif  // WATCHD_METRICS_SCRAPE_SERVER_H_

@@ -1,0 +1,253 @@
+#include "metrics/scrape_server.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "metrics/listen_address.h"
+#include "metrics/scrape_testing.h"
+#include "metrics/text_writer.h"
+#include "tests/support/wait.h"
+
+namespace watchd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::Exchange;
+using testing::Get;
+using testing::HttpResponse;
+
+// Samples written by a scrape when asked for a big one: about 60 MiB, far
+// more than socket buffers hold.
+constexpr int kBigSamples = 1 << 20;
+
+class ScrapeServerTest : public ::testing::Test {
+ protected:
+  // Each scrape writes `samples` samples of family "t", or kBigSamples
+  // once after next_big_ is set.
+  void StartServer(const ScrapeServerOptions& options,
+                   const std::string& listen = "127.0.0.1:0") {
+    Result<int> fd = OpenListener(*ParseListenAddress(listen));
+    ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+    auto server = ScrapeServer::Start(
+        *fd,
+        [this](TextWriter& w) {
+          scrapes_started_++;
+          int samples =
+              next_big_.exchange(false) ? kBigSamples : samples_.load();
+          w.Family("t", "A test family.", MetricType::kGauge);
+          for (int i = 0; i < samples && w.ok(); ++i) {
+            w.Sample({{"i", "a fairly long label value to fill buffers"}},
+                     static_cast<double>(i));
+          }
+          if (!w.ok()) writes_refused_++;
+        },
+        options);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    port_ = server_->port();
+  }
+
+  std::string Body(int samples) {
+    std::string text;
+    TextWriter w([&](std::string_view piece) {
+      text.append(piece);
+      return true;
+    });
+    w.Family("t", "A test family.", MetricType::kGauge);
+    for (int i = 0; i < samples; ++i) {
+      w.Sample({{"i", "a fairly long label value to fill buffers"}},
+               static_cast<double>(i));
+    }
+    w.Flush();
+    return text;
+  }
+
+  // A connection that sends `request` (maybe nothing) and reads nothing.
+  int Idle(const std::string& request = "") {
+    int fd = testing::ConnectTo("127.0.0.1", port_, seconds(30));
+    EXPECT_GE(fd, 0);
+    if (!request.empty()) {
+      EXPECT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+                static_cast<ssize_t>(request.size()));
+    }
+    return fd;
+  }
+
+  // Waits until the server has accepted every connection made so far.
+  void WaitAccepted() {
+    EXPECT_TRUE(testing::WaitFor(
+        [&] { return testing::AcceptQueueLength(port_) == 0; }, seconds(30)));
+  }
+
+  std::atomic<int> samples_{3};
+  std::atomic<bool> next_big_{false};
+  std::atomic<int> scrapes_started_{0};
+  std::atomic<int> writes_refused_{0};
+  std::unique_ptr<ScrapeServer> server_;
+  int port_ = 0;
+};
+
+TEST_F(ScrapeServerTest, ServesMetricsStreamedUntilClose) {
+  StartServer(ScrapeServerOptions());
+  std::optional<HttpResponse> r = Get(port_, "/metrics");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->head.find("\r\nContent-Type: text/plain; version=0.0.4; "
+                         "charset=utf-8\r\n"),
+            std::string::npos)
+      << r->head;
+  EXPECT_NE(r->head.find("\r\nConnection: close\r\n"), std::string::npos);
+  EXPECT_EQ(r->body, Body(3));
+
+  // Far more than the buffer: it all arrives, in order.
+  samples_ = 200000;
+  r = Exchange(port_, "GET /metrics?x=1 HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), Body(200000).size());
+  EXPECT_TRUE(r->body == Body(200000));
+}
+
+TEST_F(ScrapeServerTest, HeadIndexAndErrors) {
+  StartServer(ScrapeServerOptions());
+  std::optional<HttpResponse> r =
+      Exchange(port_, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->head.find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_EQ(r->body, "");
+  EXPECT_EQ(scrapes_started_, 0);
+
+  r = Get(port_, "/");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->head.find("Content-Type: text/html"), std::string::npos);
+  EXPECT_NE(r->body.find("<a href=\"/metrics\">"), std::string::npos);
+  EXPECT_NE(r->head.find("Content-Length: " + std::to_string(r->body.size())),
+            std::string::npos);
+
+  r = Get(port_, "/metricsx");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  r = Exchange(port_, "HEAD /nope HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->body, "");
+
+  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
+    r = Exchange(port_, std::string(method) +
+                            " /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\n"
+                            "abc");
+    ASSERT_TRUE(r.has_value()) << method;
+    EXPECT_EQ(r->status, 405) << method;
+    EXPECT_NE(r->head.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos);
+  }
+
+  for (const char* bad : {"HELLO\r\n\r\n", "GET /metrics\r\n\r\n",
+                          "GET /metrics HTTP/2.0\r\n\r\n", "\r\n\r\n"}) {
+    r = Exchange(port_, bad);
+    ASSERT_TRUE(r.has_value()) << bad;
+    EXPECT_EQ(r->status, 400) << bad;
+  }
+
+  r = Exchange(port_, "GET /metrics HTTP/1.1\r\nX-Big: " +
+                          std::string(9000, 'x') + "\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 431);
+  EXPECT_EQ(scrapes_started_, 0);
+}
+
+TEST_F(ScrapeServerTest, RequestsMayArriveInPieces) {
+  StartServer(ScrapeServerOptions());
+  int fd = Idle("GE");
+  for (const char* piece :
+       {"T /met", "rics HTTP/1.1\r\nHost:", " x\r\n", "\r\n"}) {
+    ASSERT_EQ(send(fd, piece, strlen(piece), MSG_NOSIGNAL),
+              static_cast<ssize_t>(strlen(piece)));
+  }
+  std::optional<std::string> raw = testing::ReadToEnd(fd);
+  close(fd);
+  ASSERT_TRUE(raw.has_value());
+  std::optional<HttpResponse> r = testing::ParseResponse(*raw);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, Body(3));
+}
+
+TEST_F(ScrapeServerTest, ServesIpv6) {
+  StartServer(ScrapeServerOptions(), "[::1]:0");
+  std::optional<HttpResponse> r = Get(port_, "/metrics", "::1");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, Body(3));
+}
+
+// Clients that send nothing hold every worker; they are dropped after the
+// request timeout, and a scraper waiting behind them is then served.
+TEST_F(ScrapeServerTest, SilentClientsAreDroppedAfterTheTimeout) {
+  ScrapeServerOptions options;
+  options.workers = 2;
+  options.request_timeout = milliseconds(300);
+  StartServer(options);
+  int silent[] = {Idle(), Idle("GET /metrics HTTP/1.1\r\n")};
+  WaitAccepted();
+  std::optional<HttpResponse> r = Get(port_, "/metrics");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  for (int fd : silent) {
+    // Closed without a response.
+    EXPECT_EQ(testing::ReadToEnd(fd), "");
+    close(fd);
+  }
+}
+
+// A client that asks for a big response and reads none of it holds its
+// worker only until the send timeout.
+TEST_F(ScrapeServerTest, StalledReadersAreDroppedAfterTheTimeout) {
+  ScrapeServerOptions options;
+  options.workers = 1;
+  options.send_timeout = milliseconds(300);
+  StartServer(options);
+  next_big_ = true;
+  int stalled = Idle("GET /metrics HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return scrapes_started_ == 1; }, seconds(30)));
+  std::optional<HttpResponse> r = Get(port_, "/metrics");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, Body(3));
+  EXPECT_EQ(writes_refused_, 1);
+  close(stalled);
+}
+
+TEST_F(ScrapeServerTest, StopsPromptlyWithClientsConnected) {
+  ScrapeServerOptions options;
+  options.workers = 2;
+  StartServer(options);
+  // One silent client, one that does not read its big response, and one
+  // waiting in the backlog.
+  int silent = Idle();
+  next_big_ = true;
+  int stalled = Idle("GET /metrics HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return scrapes_started_ == 1; }, seconds(30)));
+  WaitAccepted();
+  int waiting = Idle("GET /metrics HTTP/1.1\r\n\r\n");
+
+  auto start = std::chrono::steady_clock::now();
+  server_.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(1));
+  EXPECT_EQ(writes_refused_, 1);
+  for (int fd : {silent, stalled, waiting}) close(fd);
+}
+
+}  // namespace
+}  // namespace watchd
