@@ -1,0 +1,317 @@
+#include "probes/tcp_probe.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/event_loop.h"
+#include "tests/support/net.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/wait.h"
+
+namespace watchd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+int OpenFds() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++n;
+  }
+  return n;
+}
+
+// A listening socket of the test itself: the kernel completes handshakes
+// (up to the backlog) without anyone accepting.
+class Listener {
+ public:
+  Listener(const std::string& ip, int backlog = 16) {
+    const bool v6 = ip.find(':') != std::string::npos;
+    fd_ = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage addr{};
+    socklen_t len;
+    if (v6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+      a->sin6_family = AF_INET6;
+      inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr);
+      len = sizeof(*a);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+      a->sin_family = AF_INET;
+      inet_pton(AF_INET, ip.c_str(), &a->sin_addr);
+      len = sizeof(*a);
+    }
+    ok_ = bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+          listen(fd_, backlog) == 0 &&
+          getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                     : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  }
+  ~Listener() { close(fd_); }
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  bool ok_ = false;
+};
+
+class TcpProbeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(loop_.Init().ok());
+    auto resolver = Resolver::Create(&loop_);
+    ASSERT_TRUE(resolver.ok());
+    resolver_ = std::move(resolver).value();
+  }
+
+  // Starts tests/servers/tcp_server.py on 127.0.0.1; returns its port.
+  int StartServer(const std::vector<std::string>& args) {
+    const int port = testing::FreePort();
+    const std::string ready = dir_.File("ready");
+    std::vector<std::string> argv = {
+        "python3",      testing::SourcePath("tests/servers/tcp_server.py"),
+        "--port",       std::to_string(port),
+        "--ready-file", ready};
+    argv.insert(argv.end(), args.begin(), args.end());
+    EXPECT_TRUE(server_.Start(argv, dir_.File("server.out")));
+    EXPECT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(ready); },
+                                 milliseconds(10000)));
+    return port;
+  }
+
+  TcpProbeConfig Config(const std::string& host, int port,
+                        std::optional<std::string> send = std::nullopt,
+                        std::optional<std::string> expect = std::nullopt) {
+    TcpProbeConfig config;
+    config.host = host;
+    config.port = port;
+    config.send = std::move(send);
+    config.expect = std::move(expect);
+    return config;
+  }
+
+  std::optional<ProbeResult> Run(TcpProbe& probe) {
+    std::optional<ProbeResult> result;
+    probe.Start(seconds(5), [&](ProbeResult r) { result = std::move(r); });
+    const TimePoint deadline = loop_.Now() + seconds(20);
+    while (!result && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
+    return result;
+  }
+
+  ProbeResult RunConfig(const TcpProbeConfig& config,
+                        Resolver* resolver = nullptr) {
+    TcpProbe probe(config, &loop_, resolver ? resolver : resolver_.get());
+    std::optional<ProbeResult> result = Run(probe);
+    EXPECT_TRUE(result.has_value()) << config.host << ":" << config.port;
+    return result.value_or(ProbeResult::Error("no result"));
+  }
+
+  // Runs the loop for `d` (to see that nothing happens).
+  void RunFor(Duration d) {
+    const TimePoint until = loop_.Now() + d;
+    while (loop_.Now() < until) loop_.RunOnce(milliseconds(50));
+  }
+
+  EventLoop loop_;
+  testing::TempDir dir_;
+  testing::Subprocess server_;
+  std::unique_ptr<Resolver> resolver_;
+};
+
+TEST_F(TcpProbeTest, ConnectsToAListener) {
+  Listener listener("127.0.0.1");
+  ASSERT_TRUE(listener.ok());
+  const int fds = OpenFds();
+  TcpProbe probe(Config("127.0.0.1", listener.port()), &loop_, resolver_.get());
+  for (int i = 0; i < 3; ++i) {
+    std::optional<ProbeResult> result = Run(probe);
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->outcome, ProbeOutcome::kSuccess) << result->reason;
+    EXPECT_EQ(result->reason,
+              "connected to 127.0.0.1:" + std::to_string(listener.port()));
+  }
+  EXPECT_EQ(OpenFds(), fds) << "the probe closes its sockets";
+  pollfd pfd{listener.fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&pfd, 1, 0), 1) << "connections wait to be accepted";
+}
+
+TEST_F(TcpProbeTest, ClosedPortIsRefused) {
+  ProbeResult result = RunConfig(Config("127.0.0.1", testing::FreePort()));
+  EXPECT_EQ(result.outcome, ProbeOutcome::kFailure);
+  EXPECT_EQ(result.reason, "connection refused");
+}
+
+TEST_F(TcpProbeTest, SendAndExpect) {
+  const int port = StartServer({"--mode", "reply", "--reply", "+PONG\\r\\n"});
+  ProbeResult ok = RunConfig(Config("127.0.0.1", port, "PING\r\n", "^\\+PONG"));
+  EXPECT_EQ(ok.outcome, ProbeOutcome::kSuccess) << ok.reason;
+  EXPECT_EQ(ok.reason, "connected to 127.0.0.1:" + std::to_string(port) +
+                           ", matched /^\\+PONG/");
+
+  ProbeResult mismatch =
+      RunConfig(Config("127.0.0.1", port, "PING\r\n", "HELLO"));
+  EXPECT_EQ(mismatch.outcome, ProbeOutcome::kFailure);
+  EXPECT_EQ(mismatch.reason, "expected /HELLO/ not found in response");
+}
+
+TEST_F(TcpProbeTest, ExpectWithoutSendReadsTheBanner) {
+  const int port =
+      StartServer({"--mode", "banner", "--banner", "SSH-2.0-test\\r\\n"});
+  ProbeResult result =
+      RunConfig(Config("127.0.0.1", port, std::nullopt, "^SSH-2\\.0-"));
+  EXPECT_EQ(result.outcome, ProbeOutcome::kSuccess) << result.reason;
+}
+
+TEST_F(TcpProbeTest, LargeSendIsWrittenInPieces) {
+  const int port = StartServer({"--mode", "reply", "--reply", "got {n}\\n"});
+  // More than a socket buffer holds, so writes stop and resume on EPOLLOUT.
+  std::string payload(8 << 20, 'x');
+  payload += "\n";
+  ProbeResult result =
+      RunConfig(Config("127.0.0.1", port, payload,
+                       "^got " + std::to_string(payload.size()) + "\\n"));
+  EXPECT_EQ(result.outcome, ProbeOutcome::kSuccess) << result.reason;
+}
+
+TEST_F(TcpProbeTest, ReadingStopsAtTheLimit) {
+  const int port = StartServer({"--mode", "flood"});
+  ProbeResult result =
+      RunConfig(Config("127.0.0.1", port, std::nullopt, ".*PONG"));
+  EXPECT_EQ(result.outcome, ProbeOutcome::kFailure);
+  EXPECT_EQ(result.reason,
+            "expected /.*PONG/ not found in the first 65536 bytes");
+}
+
+TEST_F(TcpProbeTest, Ipv6Literal) {
+  Listener listener("::1");
+  ASSERT_TRUE(listener.ok());
+  ProbeResult result = RunConfig(Config("::1", listener.port()));
+  EXPECT_EQ(result.outcome, ProbeOutcome::kSuccess) << result.reason;
+  EXPECT_EQ(result.reason,
+            "connected to [::1]:" + std::to_string(listener.port()));
+}
+
+TEST_F(TcpProbeTest, HostNameThroughTheResolver) {
+  Listener listener("127.0.0.1");
+  ASSERT_TRUE(listener.ok());
+  ProbeResult result = RunConfig(Config("localhost", listener.port()));
+  EXPECT_EQ(result.outcome, ProbeOutcome::kSuccess) << result.reason;
+  EXPECT_EQ(result.reason,
+            "connected to 127.0.0.1:" + std::to_string(listener.port()));
+}
+
+// A name with an IPv4 and an IPv6 address, served by the test DNS server;
+// only the IPv6 one listens: the probe moves on to it.
+TEST_F(TcpProbeTest, TriesEachAddressOfAName) {
+  Listener listener("::1");
+  ASSERT_TRUE(listener.ok());
+  const int dns_port = testing::FreePort(/*udp=*/true);
+  const std::string log = dir_.File("dns.log");
+  testing::Subprocess dns;
+  ASSERT_TRUE(dns.Start(
+      {"python3", testing::SourcePath("tests/servers/dns_server.py"), "--port",
+       std::to_string(dns_port), "--log-file", log, "--record",
+       "both.test A 60 127.0.0.1", "--record", "both.test AAAA 60 ::1"},
+      dir_.File("dns.out")));
+  ASSERT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(log); },
+                               milliseconds(10000)));
+  auto resolver =
+      Resolver::Create(&loop_, "127.0.0.1:" + std::to_string(dns_port));
+  ASSERT_TRUE(resolver.ok());
+
+  ProbeResult result =
+      RunConfig(Config("both.test", listener.port()), resolver->get());
+  EXPECT_EQ(result.outcome, ProbeOutcome::kSuccess) << result.reason;
+  EXPECT_EQ(result.reason,
+            "connected to [::1]:" + std::to_string(listener.port()));
+
+  ProbeResult missing =
+      RunConfig(Config("missing.test", listener.port()), resolver->get());
+  EXPECT_EQ(missing.outcome, ProbeOutcome::kFailure);
+  EXPECT_EQ(missing.reason, "cannot resolve missing.test: NXDOMAIN");
+}
+
+TEST_F(TcpProbeTest, FullBacklogStaysInFlightUntilCancelled) {
+  Listener listener("127.0.0.1", /*backlog=*/0);
+  ASSERT_TRUE(listener.ok());
+  // One connection fills the accept queue; later handshakes get no answer.
+  int filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(listener.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  connect(filler, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  pollfd pfd{filler, POLLOUT, 0};
+  ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+
+  const int fds = OpenFds();
+  TcpProbe probe(Config("127.0.0.1", listener.port()), &loop_, resolver_.get());
+  int calls = 0;
+  probe.Start(seconds(2), [&](ProbeResult) { ++calls; });
+  RunFor(seconds(1));
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(OpenFds(), fds + 1) << "the probe's socket";
+  probe.Cancel();
+  EXPECT_EQ(OpenFds(), fds);
+  RunFor(milliseconds(200));
+  EXPECT_EQ(calls, 0);
+  close(filler);
+}
+
+TEST_F(TcpProbeTest, SilentPeerStaysInFlightUntilCancelled) {
+  const int port = StartServer({"--mode", "hold"});
+  const int fds = OpenFds();
+  int calls = 0;
+  {
+    TcpProbe probe(Config("127.0.0.1", port, "hello\n", "never"), &loop_,
+                   resolver_.get());
+    probe.Start(seconds(2), [&](ProbeResult) { ++calls; });
+    RunFor(seconds(1));
+    EXPECT_EQ(calls, 0);
+  }  // destroyed in flight
+  EXPECT_EQ(OpenFds(), fds);
+  RunFor(milliseconds(200));
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(TcpProbeTest, BadExpectIsAnError) {
+  TcpProbe probe(Config("127.0.0.1", 1, std::nullopt, "(a)\\1"), &loop_,
+                 resolver_.get());
+  std::optional<ProbeResult> result;
+  probe.Start(seconds(2), [&](ProbeResult r) { result = std::move(r); });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome, ProbeOutcome::kError);
+  EXPECT_EQ(result->reason,
+            "bad expect /(a)\\1/: back-references are not supported");
+}
+
+TEST_F(TcpProbeTest, ADoneCallbackMayDestroyTheProbe) {
+  Listener listener("127.0.0.1");
+  ASSERT_TRUE(listener.ok());
+  auto probe = std::make_unique<TcpProbe>(Config("127.0.0.1", listener.port()),
+                                          &loop_, resolver_.get());
+  std::optional<ProbeResult> result;
+  probe->Start(seconds(2), [&](ProbeResult r) {
+    result = std::move(r);
+    probe.reset();
+  });
+  const TimePoint deadline = loop_.Now() + seconds(20);
+  while (!result && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome, ProbeOutcome::kSuccess);
+  EXPECT_EQ(probe, nullptr);
+}
+
+}  // namespace
+}  // namespace watchd
