@@ -123,8 +123,7 @@ struct SupervisorConfig {
   std::string url;  // supervisord: unix:///path or http://host:port
   // command: argv templates; {program} {service} {pid} replace whole args.
   std::vector<std::string> restart;
-  std::vector<std::string> start;
-  std::vector<std::string> stop;
+  std::vector<std::string> start;  // empty: start runs `restart`
   // systemd: the systemctl argv prefix, e.g. [systemctl, --user].
   std::vector<std::string> systemctl = {"systemctl"};
   Duration timeout = std::chrono::seconds(30);

@@ -535,9 +535,9 @@ TEST(LoaderTest, Supervisors) {
       "    type: command\n"
       "    restart: [/bin/bounce, '{program}', --pid, '{pid}', '{service}']\n"
       "    start: [/bin/start, '{program}']\n"
-      "    stop: [/bin/stop, '{program}']\n");
+      "  e: {type: supervisord, url: 'http://user:secret@127.0.0.1:9001/'}\n");
   ASSERT_TRUE(r.ok()) << AllErrors(r);
-  ASSERT_EQ(r.config.supervisors.size(), 4u);
+  ASSERT_EQ(r.config.supervisors.size(), 5u);
   EXPECT_EQ(r.config.supervisors["a"].type, SupervisorType::kSupervisord);
   EXPECT_EQ(r.config.supervisors["a"].url, "unix:///run/supervisor.sock");
   EXPECT_EQ(r.config.supervisors["b"].url, "http://127.0.0.1:9001");
@@ -553,7 +553,6 @@ TEST(LoaderTest, Supervisors) {
             (std::vector<std::string>{"/bin/bounce", "{program}", "--pid",
                                       "{pid}", "{service}"}));
   EXPECT_EQ(d.start, (std::vector<std::string>{"/bin/start", "{program}"}));
-  EXPECT_EQ(d.stop, (std::vector<std::string>{"/bin/stop", "{program}"}));
   EXPECT_EQ(d.timeout, std::chrono::seconds(30));
   EXPECT_EQ(d.name, "d");
   EXPECT_EQ(d.location.line, 5);

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <regex>
 #include <unordered_map>
 
 #include "config/diagnostics.h"
 #include "config/did_you_mean.h"
 #include "config/duration.h"
 #include "config/size.h"
+#include "core/expect_regex.h"
 
 namespace watchd {
 namespace {
@@ -393,10 +393,10 @@ std::optional<std::string> NodeReader::Regex(uint32_t node) {
                     std::to_string(kMaxRegexGroupDepth));
     return std::nullopt;
   }
-  try {
-    std::regex re(*pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    Error(node, "invalid regex '" + *pattern + "': " + e.what());
+  // The probes match with ExpectRegex (linear time, bounded stack), so it
+  // is the judge of what a pattern may say.
+  if (auto re = ExpectRegex::Compile(*pattern); !re.ok()) {
+    Error(node, "invalid regex '" + *pattern + "': " + re.status().message());
     return std::nullopt;
   }
   return pattern;

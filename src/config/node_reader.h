@@ -89,7 +89,8 @@ class NodeReader {
                                                      bool allow_single);
   // A command: a non-empty list of strings, the first one non-empty.
   std::optional<std::vector<std::string>> Argv(uint32_t node);
-  // An ECMAScript regular expression that std::regex accepts.
+  // A regular expression ExpectRegex accepts (ECMAScript syntax without
+  // back-references or lookaround).
   std::optional<std::string> Regex(uint32_t node);
 
  private:

@@ -12,18 +12,9 @@
 namespace watchd {
 namespace {
 
-enum Key {
-  kType,
-  kUrl,
-  kRestart,
-  kStart,
-  kStop,
-  kSystemctl,
-  kTimeout,
-  kKeyCount
-};
+enum Key { kType, kUrl, kRestart, kStart, kSystemctl, kTimeout, kKeyCount };
 constexpr std::array<std::string_view, kKeyCount> kKeys = {
-    "type", "url", "restart", "start", "stop", "systemctl", "timeout"};
+    "type", "url", "restart", "start", "systemctl", "timeout"};
 
 constexpr std::string_view kTypes[] = {"supervisord", "systemd", "command"};
 static_assert(static_cast<int>(SupervisorType::kSupervisord) == 0 &&
@@ -41,6 +32,10 @@ bool ValidSupervisordUrl(std::string_view url) {
   if (!url.starts_with("http://")) return false;
   std::string_view authority = url.substr(7);
   if (authority.ends_with('/')) authority.remove_suffix(1);
+  // supervisord's inet_http_server may ask for user:password@.
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
   return ParseHostPort(authority, 0).ok();
 }
 
@@ -94,20 +89,17 @@ SupervisorConfig ParseSupervisor(NodeReader& reader, const std::string& name,
           if (!ValidSupervisordUrl(*url)) {
             reader.Error(f.value, "invalid url '" + *url +
                                       "': expected unix:///path/to/socket or "
-                                      "http://host:port");
+                                      "http://[user:password@]host:port");
           }
           supervisor.url = std::move(*url);
         }
         break;
       case kRestart:
       case kStart:
-      case kStop:
         if (auto argv = reader.Argv(f.value)) {
           CheckPlaceholders(reader, f.value);
           std::vector<std::string>& target =
-              f.index == kRestart ? supervisor.restart
-              : f.index == kStart ? supervisor.start
-                                  : supervisor.stop;
+              f.index == kRestart ? supervisor.restart : supervisor.start;
           target = std::move(*argv);
         }
         break;
@@ -147,7 +139,6 @@ SupervisorConfig ParseSupervisor(NodeReader& reader, const std::string& name,
   only_for(kUrl, SupervisorType::kSupervisord);
   only_for(kRestart, SupervisorType::kCommand);
   only_for(kStart, SupervisorType::kCommand);
-  only_for(kStop, SupervisorType::kCommand);
   only_for(kSystemctl, SupervisorType::kSystemd);
   if (*type == SupervisorType::kSupervisord) require(kUrl);
   if (*type == SupervisorType::kCommand) require(kRestart);

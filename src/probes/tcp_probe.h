@@ -14,7 +14,7 @@
 
 #include "config/config.h"
 #include "net/resolver.h"
-#include "probes/expect_regex.h"
+#include "core/expect_regex.h"
 #include "probes/probe.h"
 
 namespace watchd {

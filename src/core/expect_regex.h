@@ -7,8 +7,8 @@
 // times program size (capped at 2000 steps: {n,m} counts are copies).
 // Syntax: ECMAScript without back-references and lookaround; ^ and $ match
 // at the ends of the text, "." at any byte but \r and \n.
-#ifndef WATCHD_PROBES_EXPECT_REGEX_H_
-#define WATCHD_PROBES_EXPECT_REGEX_H_
+#ifndef WATCHD_CORE_EXPECT_REGEX_H_
+#define WATCHD_CORE_EXPECT_REGEX_H_
 
 #include <bitset>
 #include <string>
@@ -56,4 +56,4 @@ class ExpectRegex {
 
 }  // namespace watchd
 
-#endif  // WATCHD_PROBES_EXPECT_REGEX_H_
+#endif  // WATCHD_CORE_EXPECT_REGEX_H_

@@ -1,4 +1,4 @@
-#include "probes/expect_regex.h"
+#include "core/expect_regex.h"
 
 #include <algorithm>
 #include <cctype>
