@@ -1,0 +1,441 @@
+#include "health/service.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <deque>
+#include <vector>
+
+#include "actions/kill.h"
+#include "actions/supervisor.h"
+#include "core/event_loop.h"
+#include "core/fake_clock.h"
+#include "core/random.h"
+#include "tests/support/wait.h"
+
+namespace watchd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// A probe whose every run answers with the outcome the test sets.
+class SwitchProbe : public Probe {
+ public:
+  explicit SwitchProbe(ProbeOutcome* outcome) : outcome_(outcome) {}
+  void Start(Duration, DoneCallback done) override {
+    done(ProbeResult(*outcome_, ProbeOutcomeName(*outcome_)));
+  }
+  void Cancel() override {}
+
+ private:
+  ProbeOutcome* outcome_;
+};
+
+// Records calls; the test answers them (later, as real adapters do).
+class FakeSupervisor : public Supervisor {
+ public:
+  struct Call : SupervisorCall {
+    explicit Call(FakeSupervisor* s) : owner(s) {}
+    ~Call() override { owner->live_calls--; }
+    FakeSupervisor* owner;
+  };
+
+  std::unique_ptr<SupervisorCall> Restart(const ProgramRef& p,
+                                          Done done) override {
+    restarts.push_back(p);
+    pending.push_back(std::move(done));
+    return Track();
+  }
+  std::unique_ptr<SupervisorCall> Start(const ProgramRef& p,
+                                        Done done) override {
+    starts.push_back(p);
+    pending.push_back(std::move(done));
+    return Track();
+  }
+  std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef&,
+                                            StatusDone done) override {
+    status_queue.push_back(std::move(done));
+    return Track();
+  }
+  bool reports_pid() const override { return true; }
+
+  // Answers every status call with the current pid.
+  void AnswerStatus() {
+    while (!status_queue.empty()) {
+      auto cb = std::move(status_queue.front());
+      status_queue.pop_front();
+      cb(ProgramStatus{pid, pid > 0 ? "RUNNING" : "STOPPED"});
+    }
+  }
+  void Finish(Status s = Status::Ok()) {
+    ASSERT_FALSE(pending.empty());
+    auto cb = std::move(pending.front());
+    pending.pop_front();
+    cb(s);
+  }
+
+  pid_t pid = 0;
+  std::vector<ProgramRef> restarts, starts;
+  std::deque<Done> pending;
+  std::deque<StatusDone> status_queue;
+  int live_calls = 0;
+
+ private:
+  std::unique_ptr<SupervisorCall> Track() {
+    ++live_calls;
+    return std::make_unique<Call>(this);
+  }
+};
+
+struct Events : ServiceObserver {
+  void OnServiceStateChange(const Service&, ServiceState, ServiceState to,
+                            const std::string&) override {
+    states.push_back(to);
+  }
+  void OnRestart(const Service&, const std::string& reason,
+                 const std::string&) override {
+    restart_reasons.push_back(reason);
+  }
+  void OnRestartDone(const Service&, const Status& s) override {
+    if (!s.ok()) ++failures;
+  }
+  void OnEscalation(const Service&, const ProcessIdentity& p,
+                    const Status& s) override {
+    killed.push_back(p);
+    escalation_ok = s.ok();
+  }
+  void OnResidentMemory(const Service&, uint64_t) override {}
+  void OnNotice(const Service&, const std::string& text) override {
+    notices.push_back(text);
+  }
+  std::vector<ServiceState> states;
+  std::vector<std::string> restart_reasons, notices;
+  std::vector<ProcessIdentity> killed;
+  bool escalation_ok = false;
+  int failures = 0;
+};
+
+// A real child process to stand for the service's process.
+class Child {
+ public:
+  Child() {
+    pid_ = fork();
+    if (pid_ == 0) {
+      pause();
+      _exit(0);
+    }
+  }
+  ~Child() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
+
+  ServiceConfig Config() {
+    ServiceConfig c;
+    c.name = "web";
+    c.program = "web";
+    c.supervisor = "main";
+    c.start_grace = seconds(2);
+    c.stop_timeout = seconds(1);
+    c.restart_limit = {3, std::chrono::minutes(10),
+                       RestartLimitAction::kUnmonitor};
+    c.restart_backoff = {seconds(1), seconds(8)};
+    return c;
+  }
+
+  CheckConfig HealthCheck(OnFailure on_failure = OnFailure::kRestart) {
+    CheckConfig c;
+    c.name = "health";
+    c.probe = ExecProbeConfig{{"/bin/true"}};
+    c.interval = milliseconds(500);
+    c.timeout = milliseconds(400);
+    c.jitter = 0;
+    c.failures = 2;
+    c.on_failure = on_failure;
+    return c;
+  }
+
+  std::unique_ptr<Service> Make(ServiceConfig config, ProbeOutcome* outcome,
+                                Events* events, FakeSupervisor* sup,
+                                OnFailure on_failure = OnFailure::kRestart) {
+    auto s = std::make_unique<Service>(config, sup, &loop_, &random_, events);
+    s->AddCheck(HealthCheck(on_failure),
+                std::make_unique<SwitchProbe>(outcome), nullptr);
+    return s;
+  }
+
+  // Steps fake time, answering status lookups as they come.
+  void Advance(Duration d, std::vector<FakeSupervisor*> sups = {}) {
+    for (Duration done{0}; done < d; done += milliseconds(50)) {
+      clock_.Advance(milliseconds(50));
+      loop_.RunOnce(Duration::zero());
+      for (auto* s : sups) s->AnswerStatus();
+      loop_.RunOnce(Duration::zero());
+    }
+  }
+
+  FakeClock clock_;
+  EventLoop loop_{&clock_};
+  Random random_{7};
+};
+
+TEST_F(ServiceTest, HungProcessIsRestartedThenGivenItsGrace) {
+  Child first, second;
+  FakeSupervisor sup;
+  sup.pid = first.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  auto svc = Make(Config(), &outcome, &events, &sup);
+  svc->Start();
+  Advance(seconds(1), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kOk);
+  ASSERT_TRUE(svc->process().has_value());
+  EXPECT_EQ(svc->process()->pid, first.pid());
+
+  outcome = ProbeOutcome::kTimeout;
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(sup.restarts.size(), 1u);
+  EXPECT_EQ(sup.restarts[0].pid, first.pid());
+  EXPECT_EQ(svc->state(), ServiceState::kRestarting);
+  EXPECT_EQ(events.restart_reasons, std::vector<std::string>{"health"});
+
+  // The supervisor brings up a new process; failures inside the grace do
+  // not count, and the counters start afresh.
+  sup.pid = second.pid();
+  sup.Finish();
+  Advance(milliseconds(200), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kStarting);
+  ASSERT_TRUE(svc->process().has_value());
+  EXPECT_EQ(svc->process()->pid, second.pid());
+  Advance(seconds(1), {&sup});
+  EXPECT_EQ(svc->checks()[0]->consecutive_failures(), 0);
+  outcome = ProbeOutcome::kSuccess;
+  Advance(seconds(2), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kOk);
+  EXPECT_EQ(sup.restarts.size(), 1u);
+  EXPECT_EQ(svc->restarts(), 1);
+}
+
+TEST_F(ServiceTest, RestartLimitUnmonitorsAfterMaxRestarts) {
+  Child child;
+  FakeSupervisor sup;
+  sup.pid = child.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kFailure;
+  ServiceConfig config = Config();
+  config.restart_limit.max = 2;
+  auto svc = Make(config, &outcome, &events, &sup);
+  svc->Start();
+  for (int i = 0; i < 40 && svc->state() != ServiceState::kUnmonitored; ++i) {
+    Advance(milliseconds(500), {&sup});
+    while (!sup.pending.empty()) sup.Finish();
+  }
+  EXPECT_EQ(svc->state(), ServiceState::kUnmonitored);
+  EXPECT_EQ(sup.restarts.size(), 2u);
+  EXPECT_NE(svc->reason().find("restart limit reached"), std::string::npos);
+  Advance(seconds(10), {&sup});
+  EXPECT_EQ(sup.restarts.size(), 2u) << "no restart once unmonitored";
+  // Checks keep running and reporting while unmonitored.
+  EXPECT_EQ(svc->checks()[0]->state(), CheckState::kFailing);
+  svc->Resume();
+  Advance(seconds(2), {&sup});
+  EXPECT_EQ(sup.restarts.size(), 3u) << "resume acts again";
+}
+
+TEST_F(ServiceTest, BackoffSpacesConsecutiveRestarts) {
+  Child child;
+  FakeSupervisor sup;
+  sup.pid = child.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kFailure;
+  ServiceConfig config = Config();
+  config.start_grace = Duration::zero();
+  config.restart_limit.max = 100;
+  config.restart_backoff = {seconds(2), seconds(8)};
+  auto svc = Make(config, &outcome, &events, &sup);
+  svc->Start();
+  std::vector<TimePoint> at;
+  for (int i = 0; i < 300 && at.size() < 4; ++i) {
+    Advance(milliseconds(100), {&sup});
+    while (!sup.pending.empty()) {
+      at.push_back(loop_.Now());
+      sup.Finish();
+    }
+  }
+  ASSERT_EQ(at.size(), 4u);
+  // Gaps grow: detection only, then + 2 s, + 4 s backoff.
+  EXPECT_GE(at[2] - at[1], seconds(2));
+  EXPECT_GE(at[3] - at[2], seconds(4));
+  EXPECT_GT(at[3] - at[2], at[2] - at[1]);
+}
+
+TEST_F(ServiceTest, FailedRestartIsReportedAndRetried) {
+  Child child;
+  FakeSupervisor sup;
+  sup.pid = child.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kFailure;
+  auto svc = Make(Config(), &outcome, &events, &sup);
+  svc->Start();
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(sup.restarts.size(), 1u);
+  sup.Finish(Status::Error("cannot reach supervisord at unix:///x.sock"));
+  Advance(milliseconds(200), {&sup});
+  EXPECT_EQ(events.failures, 1);
+  EXPECT_EQ(svc->state(), ServiceState::kHung);
+  Advance(seconds(3), {&sup});
+  EXPECT_EQ(sup.restarts.size(), 2u) << "retried after the backoff";
+  EXPECT_EQ(svc->restarts(), 0) << "failed restarts do not count";
+}
+
+TEST_F(ServiceTest, FailingDependencyBlocksTheRestart) {
+  Child web_child, db_child;
+  FakeSupervisor web_sup, db_sup;
+  web_sup.pid = web_child.pid();
+  db_sup.pid = db_child.pid();
+  Events web_events, db_events;
+  ProbeOutcome web_outcome = ProbeOutcome::kFailure;
+  ProbeOutcome db_outcome = ProbeOutcome::kFailure;
+  ServiceConfig db_config = Config();
+  db_config.name = "db";
+  auto db = Make(db_config, &db_outcome, &db_events, &db_sup,
+                 OnFailure::kAlert);
+  auto web = Make(Config(), &web_outcome, &web_events, &web_sup);
+  web->SetDependencies({db.get()});
+  db->Start();
+  web->Start();
+  Advance(seconds(5), {&web_sup, &db_sup});
+  EXPECT_EQ(db->state(), ServiceState::kFailing);
+  EXPECT_EQ(web->state(), ServiceState::kBlocked);
+  EXPECT_NE(web->reason().find("dependency db is failing"), std::string::npos);
+  EXPECT_TRUE(web_sup.restarts.empty());
+
+  // The dependency recovers: web is judged afresh, then restarted if it
+  // still fails.
+  db_outcome = ProbeOutcome::kSuccess;
+  Advance(seconds(1), {&web_sup, &db_sup});
+  EXPECT_EQ(db->state(), ServiceState::kOk);
+  Advance(seconds(2), {&web_sup, &db_sup});
+  EXPECT_EQ(web_sup.restarts.size(), 1u);
+}
+
+TEST_F(ServiceTest, DeadProcessIsLeftToTheSupervisorThenStarted) {
+  FakeSupervisor sup;
+  sup.pid = 0;  // not running
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  auto svc = Make(Config(), &outcome, &events, &sup);
+  svc->Start();
+  Advance(seconds(1), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kDead);
+  EXPECT_TRUE(sup.starts.empty()) << "start_grace for the supervisor first";
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(sup.starts.size(), 1u);
+  EXPECT_TRUE(sup.restarts.empty());
+  EXPECT_EQ(events.restart_reasons, std::vector<std::string>{"dead"});
+}
+
+TEST_F(ServiceTest, RespawnBySupervisorIsPickedUpWithoutARestart) {
+  Child first, second;
+  FakeSupervisor sup;
+  sup.pid = first.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  ServiceConfig config = Config();
+  auto svc = std::make_unique<Service>(config, &sup, &loop_, &random_,
+                                       &events);
+  svc->AddCheck(HealthCheck(), std::make_unique<SwitchProbe>(&outcome),
+                nullptr);
+  CheckConfig process = HealthCheck(OnFailure::kAlert);
+  process.name = "alive";
+  process.probe = ProcessProbeConfig{};
+  svc->AddCheck(process, std::make_unique<SwitchProbe>(&outcome), nullptr);
+  svc->Start();
+  Advance(seconds(1), {&sup});
+  ASSERT_EQ(svc->process()->pid, first.pid());
+  // The process died and the supervisor started another one.
+  sup.pid = second.pid();
+  svc->Lookup(nullptr);
+  Advance(milliseconds(200), {&sup});
+  EXPECT_EQ(svc->process()->pid, second.pid());
+  EXPECT_EQ(svc->state(), ServiceState::kStarting);
+  Advance(seconds(3), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kOk);
+  EXPECT_TRUE(sup.restarts.empty());
+  EXPECT_TRUE(sup.starts.empty());
+}
+
+TEST_F(ServiceTest, HungStopIsEscalatedToSigkillOfTheRecordedProcess) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  ProcessIdentity id{pid, ReadProcStat(pid)->start_time};
+  kill(pid, SIGSTOP);
+  FakeSupervisor sup;
+  sup.pid = pid;
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kFailure;
+  auto svc = Make(Config(), &outcome, &events, &sup);
+  svc->Start();
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(sup.restarts.size(), 1u);
+  // The supervisor's stop never ends: after stop_timeout watchd kills it.
+  Advance(milliseconds(1200), {&sup});
+  ASSERT_EQ(events.killed.size(), 1u);
+  EXPECT_EQ(events.killed[0], id);
+  EXPECT_TRUE(events.escalation_ok);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+TEST_F(ServiceTest, StopCancelsEverythingInFlight) {
+  Child child;
+  FakeSupervisor sup;
+  sup.pid = child.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kFailure;
+  auto svc = Make(Config(), &outcome, &events, &sup);
+  svc->Start();
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(sup.restarts.size(), 1u);
+  ASSERT_GT(sup.live_calls, 0);
+  svc->Stop();
+  EXPECT_EQ(sup.live_calls, 0) << "every supervisor call cancelled";
+  EXPECT_EQ(loop_.pending_timers(), 0u);
+}
+
+TEST_F(ServiceTest, OperatorPauseStopsActingButNotChecking) {
+  Child child;
+  FakeSupervisor sup;
+  sup.pid = child.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kFailure;
+  auto svc = Make(Config(), &outcome, &events, &sup);
+  svc->Pause();
+  svc->Start();
+  Advance(seconds(3), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kUnmonitored);
+  EXPECT_EQ(svc->checks()[0]->state(), CheckState::kFailing);
+  EXPECT_TRUE(sup.restarts.empty());
+  EXPECT_TRUE(svc->RestartNow().ok());
+  EXPECT_EQ(sup.restarts.size(), 1u);
+  EXPECT_FALSE(svc->RestartNow().ok()) << "one restart at a time";
+}
+
+}  // namespace
+}  // namespace watchd

@@ -1,0 +1,460 @@
+#include "probes/http_probe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <utility>
+
+#include "core/event_loop.h"
+#include "core/version.h"
+#include "net/curl_multi.h"
+
+namespace watchd {
+
+struct HttpProbe::Run {
+  CURL* easy = nullptr;
+  std::string body;  // kept only when expect_body needs it
+  uint64_t body_read = 0;
+  bool truncated = false;  // cut at max_body_bytes
+  char error[CURL_ERROR_SIZE] = {};
+};
+
+namespace {
+
+const char kUserAgent[] = "watchd/" WATCHD_VERSION;
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// curl's error buffer, or its generic text for the code.
+std::string Detail(const char* error, CURLcode code) {
+  std::string s = error[0] != '\0' ? error : curl_easy_strerror(code);
+  while (!s.empty() && isspace(static_cast<unsigned char>(s.back()))) {
+    s.pop_back();
+  }
+  return s;
+}
+
+// OpenSSL's notation, as curl's certinfo prints it: "Nov 22 02:19:05 2027
+// GMT" (OpenSSL 3 may add fractional seconds).
+std::optional<double> ParseCertDate(const char* text) {
+  struct tm tm = {};
+  const char* p = strptime(text, "%b %d %H:%M:%S", &tm);
+  if (p == nullptr) return std::nullopt;
+  if (*p == '.') {
+    ++p;
+    while (isdigit(static_cast<unsigned char>(*p))) ++p;
+  }
+  if (strptime(p, " %Y", &tm) == nullptr) return std::nullopt;
+  return static_cast<double>(timegm(&tm));
+}
+
+}  // namespace
+
+HttpProbe::HttpProbe(const HttpProbeConfig& config, CurlMulti* multi,
+                     Resolver* resolver)
+    : multi_(multi),
+      resolver_(resolver),
+      url_(config.url),
+      body_(config.body),
+      expect_status_(config.expect_status),
+      reuse_connection_(config.reuse_connection),
+      tls_verify_(config.tls_verify),
+      ca_file_(config.ca_file),
+      max_body_bytes_(config.max_body_bytes) {
+  method_name_ = config.method;
+  std::transform(method_name_.begin(), method_name_.end(), method_name_.begin(),
+                 [](unsigned char c) { return std::toupper(c); });
+  if (method_name_ == "GET") {
+    method_ = Method::kGet;
+  } else if (method_name_ == "HEAD") {
+    method_ = Method::kHead;
+  } else if (method_name_ == "POST") {
+    method_ = Method::kPost;
+  } else {
+    method_ = Method::kCustom;
+  }
+  curl_slist* headers = nullptr;
+  for (const auto& [name, value] : config.headers) {
+    // "Name;" is curl's way to send a header with an empty value.
+    std::string line = value.empty() ? name + ";" : name + ": " + value;
+    curl_slist* appended = curl_slist_append(headers, line.c_str());
+    if (appended == nullptr) {
+      curl_slist_free_all(headers);
+      config_error_ = "out of memory";
+      return;
+    }
+    headers = appended;
+  }
+  headers_.reset(headers);
+  if (config.expect_body) {
+    auto matcher = ExpectRegex::Compile(*config.expect_body);
+    if (!matcher.ok()) {
+      config_error_ = "bad expect_body: " + matcher.status().message();
+      return;
+    }
+    expect_body_.emplace(std::move(matcher).value());
+  }
+  ParseUrl();
+}
+
+HttpProbe::~HttpProbe() { Cancel(); }
+
+void HttpProbe::ParseUrl() {
+  CURLU* u = curl_url();
+  if (u == nullptr) {
+    config_error_ = "out of memory";
+    return;
+  }
+  char* scheme = nullptr;
+  char* host = nullptr;
+  char* port = nullptr;
+  CURLUcode rc = curl_url_set(u, CURLUPART_URL, url_.c_str(), 0);
+  if (rc == CURLUE_OK) rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+  if (rc == CURLUE_OK) rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+  if (rc == CURLUE_OK) {
+    rc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+  }
+  if (rc != CURLUE_OK) {
+    config_error_ = std::string("bad URL: ") + curl_url_strerror(rc);
+  } else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+    config_error_ = std::string("bad URL: unsupported scheme ") + scheme;
+  } else {
+    https_ = strcmp(scheme, "https") == 0;
+    port_ = strtol(port, nullptr, 10);
+    std::string h = host;
+    // IPv6 literals come bracketed.
+    if (h.size() > 2 && h.front() == '[' && h.back() == ']') {
+      h = h.substr(1, h.size() - 2);
+    }
+    if (!IsIpLiteral(h)) host_ = h;
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+}
+
+void HttpProbe::Start(Duration timeout, DoneCallback done) {
+  if (!config_error_.empty()) {
+    done(ProbeResult::Error(config_error_));
+    return;
+  }
+  done_ = std::move(done);
+  timeout_ = timeout;
+  deadline_ = multi_->loop()->Now() + timeout;
+  dns_seconds_.reset();
+  if (host_.empty()) {
+    StartTransfer();
+    return;
+  }
+  // Cache hits and /etc/hosts names answer before Resolve returns; a result
+  // reached then is held back (see Finish) so that nothing touches this
+  // probe after `done`, which may destroy it.
+  resolving_ = true;
+  in_resolve_call_ = true;
+  Resolver::RequestId id = resolver_->Resolve(
+      host_, [this](const ResolveAnswer& answer) { OnResolved(answer); });
+  in_resolve_call_ = false;
+  if (resolving_) resolve_id_ = id;
+  if (early_result_) {
+    ProbeResult result = std::move(*early_result_);
+    early_result_.reset();
+    Finish(std::move(result));
+  }
+}
+
+void HttpProbe::Cancel() {
+  if (resolving_) {
+    resolving_ = false;
+    resolver_->Cancel(resolve_id_);
+  }
+  if (run_) {
+    multi_->Remove(run_->easy);
+    multi_->Release(run_->easy);
+    run_.reset();
+  }
+  done_ = nullptr;
+}
+
+void HttpProbe::OnResolved(const ResolveAnswer& answer) {
+  resolving_ = false;
+  if (!answer.from_cache) dns_seconds_ = ToSeconds(answer.lookup_time);
+  if (!answer.status.ok()) {
+    Finish(ProbeResult::Failure("could not resolve host: " +
+                                answer.status.message()));
+    return;
+  }
+  if (answer.addresses.empty()) {
+    Finish(ProbeResult::Failure("could not resolve host: no address"));
+    return;
+  }
+  SetResolveList(answer.addresses);
+  StartTransfer();
+}
+
+void HttpProbe::SetResolveList(const std::vector<std::string>& addresses) {
+  if (resolve_list_ && addresses == resolved_) return;
+  // "host:port:addr[,addr]", IPv6 in brackets; curl tries them in order.
+  std::string entry = host_ + ":" + std::to_string(port_) + ":";
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (i > 0) entry += ',';
+    bool v6 = addresses[i].find(':') != std::string::npos;
+    entry += v6 ? "[" + addresses[i] + "]" : addresses[i];
+  }
+  resolve_list_.reset(curl_slist_append(nullptr, entry.c_str()));
+  resolved_ = resolve_list_ ? addresses : std::vector<std::string>();
+}
+
+void HttpProbe::StartTransfer() {
+  if (!host_.empty() && !resolve_list_) {
+    Finish(ProbeResult::Error("out of memory"));
+    return;
+  }
+  CURL* easy = multi_->Acquire();
+  if (easy == nullptr) {
+    Finish(ProbeResult::Error("out of memory"));
+    return;
+  }
+  run_ = std::make_unique<Run>();
+  run_->easy = easy;
+  Configure(easy);
+  Status status =
+      multi_->Add(easy, [this](CURLcode code) { OnTransferDone(code); });
+  if (!status.ok()) {
+    multi_->Release(easy);
+    run_.reset();
+    Finish(ProbeResult::Error(status.message()));
+  }
+}
+
+void HttpProbe::Configure(CURL* easy) {
+  curl_easy_setopt(easy, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, kUserAgent);
+  // Health checks go straight to the service, whatever http_proxy says
+  // (this also spares curl a getenv() scan per transfer).
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, run_->error);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpProbe::OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+  if (resolve_list_)
+    curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_list_.get());
+  if (headers_) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_.get());
+  if (method_ == Method::kHead) {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else if (body_ || method_ == Method::kPost) {
+    // Not copied by curl: body_ lives as long as the probe.
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(body_ ? body_->size() : 0));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body_ ? body_->c_str() : "");
+    if (method_ != Method::kPost) {
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method_name_.c_str());
+    }
+  } else if (method_ == Method::kCustom) {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method_name_.c_str());
+  }
+  if (!reuse_connection_) {
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+  }
+  if (https_) {
+    if (!tls_verify_) {
+      curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (ca_file_) curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file_->c_str());
+    // Costly (curl formats the whole chain), so only where it is used.
+    curl_easy_setopt(easy, CURLOPT_CERTINFO, 1L);
+  }
+  // A backstop in case nobody cancels: a little after the Check's timeout,
+  // which normally ends the run first.
+  Duration left = deadline_ - multi_->loop()->Now() + timeout_ / 10 +
+                  std::chrono::milliseconds(100);
+  long left_ms = static_cast<long>(
+      std::chrono::ceil<std::chrono::milliseconds>(left).count());
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, std::max(left_ms, 1L));
+}
+
+size_t HttpProbe::OnBody(char* data, size_t size, size_t count, void* self) {
+  auto* probe = static_cast<HttpProbe*>(self);
+  Run* run = probe->run_.get();
+  size_t n = size * count;
+  uint64_t room = probe->max_body_bytes_ - run->body_read;
+  size_t take = static_cast<size_t>(std::min<uint64_t>(n, room));
+  if (probe->expect_body_) run->body.append(data, take);
+  run->body_read += take;
+  if (take < n) {
+    // Any short count makes curl stop the transfer (CURLE_WRITE_ERROR).
+    run->truncated = true;
+    return 0;
+  }
+  return n;
+}
+
+void HttpProbe::OnTransferDone(CURLcode code) {
+  CURL* easy = run_->easy;
+  ProbeResult result = Evaluate(easy, code);
+  run_.reset();
+  multi_->Release(easy);
+  Finish(std::move(result));
+}
+
+ProbeResult HttpProbe::Evaluate(CURL* easy, CURLcode code) {
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  bool cut = code == CURLE_WRITE_ERROR && run_->truncated;
+  ProbeResult result = code == CURLE_OK || cut
+                           ? Verdict(status)
+                           : TransferError(easy, code, status);
+  if (status > 0) result.http_status = static_cast<int>(status);
+  if (https_) result.ssl_earliest_cert_expiry = CertExpiry(easy, status);
+  return result;
+}
+
+ProbeResult HttpProbe::Verdict(long status) {
+  bool status_ok = expect_status_.empty()
+                       ? status >= 200 && status < 400
+                       : std::find(expect_status_.begin(), expect_status_.end(),
+                                   status) != expect_status_.end();
+  if (!status_ok)
+    return ProbeResult::Failure("status " + std::to_string(status));
+  if (expect_body_) {
+    if (!expect_body_->Search(run_->body)) {
+      return ProbeResult::Failure(
+          run_->truncated ? "body did not match in the first " +
+                                std::to_string(max_body_bytes_) + " bytes"
+                          : "body did not match");
+    }
+  }
+  return ProbeResult::Success("status " + std::to_string(status));
+}
+
+ProbeResult HttpProbe::TransferError(CURL* easy, CURLcode code, long status) {
+  long os_errno = 0;
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+  const char* error = run_->error;
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT: {
+      curl_off_t connected = 0;
+      curl_off_t handshaken = 0;
+      curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected);
+      curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken);
+      const char* phase = connected == 0              ? "connecting"
+                          : https_ && handshaken == 0 ? "TLS handshake"
+                          : status == 0               ? "waiting for response"
+                                                      : "reading body";
+      return ProbeResult{
+          ProbeOutcome::kTimeout,
+          "timeout after " + FormatDuration(timeout_) + " (" + phase + ")"};
+    }
+    case CURLE_COULDNT_CONNECT:
+      switch (os_errno) {
+        case ECONNREFUSED:
+          return ProbeResult::Failure("connection refused");
+        case EHOSTUNREACH:
+          return ProbeResult::Failure("host unreachable");
+        case ENETUNREACH:
+          return ProbeResult::Failure("network unreachable");
+        case EMFILE:
+        case ENFILE:
+          return ProbeResult::Error("out of file descriptors");
+        case EADDRNOTAVAIL:
+          return ProbeResult::Error("no free local port");
+        default:
+          return ProbeResult::Failure("could not connect: " +
+                                      Detail(error, code));
+      }
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return ProbeResult::Failure("could not resolve host");
+    case CURLE_PEER_FAILED_VERIFICATION: {
+      std::string detail = Detail(error, code);
+      const std::string prefix = "SSL certificate problem: ";
+      if (detail.compare(0, prefix.size(), prefix) == 0) {
+        detail.erase(0, prefix.size());
+      }
+      return ProbeResult::Failure("certificate verify failed: " + detail);
+    }
+    case CURLE_SSL_CONNECT_ERROR:
+      return ProbeResult::Failure("TLS handshake failed: " +
+                                  Detail(error, code));
+    case CURLE_SSL_CACERT_BADFILE:
+      return ProbeResult::Error("cannot use ca_file: " + Detail(error, code));
+    case CURLE_GOT_NOTHING:
+      return ProbeResult::Failure("empty reply");
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:  // an HTTP/0.9 (headerless) answer
+      return ProbeResult::Failure("malformed response");
+    case CURLE_PARTIAL_FILE:
+      return ProbeResult::Failure("response cut short");
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+      if (os_errno == ECONNRESET || os_errno == EPIPE) {
+        return ProbeResult::Failure("connection reset");
+      }
+      return ProbeResult::Failure(Detail(error, code));
+    case CURLE_OUT_OF_MEMORY:
+      return ProbeResult::Error("out of memory");
+    case CURLE_FAILED_INIT:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_UNKNOWN_OPTION:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_WRITE_ERROR:
+    case CURLE_ABORTED_BY_CALLBACK:
+      return ProbeResult::Error(Detail(error, code));
+    default:
+      return ProbeResult::Failure(Detail(error, code));
+  }
+}
+
+std::optional<double> HttpProbe::CertExpiry(CURL* easy, long status) {
+  long connects = 0;
+  curl_off_t handshaken = 0;
+  curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken);
+  if (connects == 0) {
+    // An answer on a reused connection: its handshake was an earlier run's.
+    return status > 0 ? cert_expiry_ : std::nullopt;
+  }
+  if (handshaken == 0) return std::nullopt;
+  curl_certinfo* info = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_CERTINFO, &info) != CURLE_OK ||
+      info == nullptr) {
+    return std::nullopt;
+  }
+  std::optional<double> earliest;
+  static const char kLabel[] = "Expire date:";
+  for (int i = 0; i < info->num_of_certs; ++i) {
+    for (curl_slist* s = info->certinfo[i]; s != nullptr; s = s->next) {
+      if (strncmp(s->data, kLabel, sizeof(kLabel) - 1) != 0) continue;
+      auto t = ParseCertDate(s->data + sizeof(kLabel) - 1);
+      if (t && (!earliest || *t < *earliest)) earliest = t;
+    }
+  }
+  cert_expiry_ = earliest;
+  return earliest;
+}
+
+void HttpProbe::Finish(ProbeResult result) {
+  if (in_resolve_call_) {
+    early_result_ = std::move(result);
+    return;
+  }
+  if (dns_seconds_) result.dns_lookup_seconds = dns_seconds_;
+  DoneCallback done = std::move(done_);
+  done_ = nullptr;
+  // Last: done may start the next run or destroy this probe.
+  done(std::move(result));
+}
+
+}  // namespace watchd
