@@ -10,6 +10,7 @@
 #include "config/loader.h"
 #include "core/version.h"
 #include "daemon/daemon.h"
+#include "daemon/preflight.h"
 
 namespace {
 
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
   }
 
   watchd::LoadResult loaded = watchd::LoadConfig(config_path);
+  if (loaded.ok()) loaded.errors = watchd::Preflight(loaded.config);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) {
       fprintf(stderr, "%s\n", e.ToString().c_str());
