@@ -38,6 +38,15 @@ TEST(Cli, ShippedConfigIsValid) {
   EXPECT_NE(r.output.find("ok"), std::string::npos) << r.output;
 }
 
+TEST(Cli, EveryReadyMadeCheckFileIsValidWhenIncluded) {
+  TempDir dir;
+  const std::string path = dir.File("main.yaml");
+  ASSERT_TRUE(WriteFile(path, "include: [\"" + SourcePath("checks") +
+                                  "/*.yaml\"]\n"));
+  RunResult r = RunWatchd({"-c", path, "--check-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 TEST(Cli, CheckConfigReportsEveryErrorWithItsPlace) {
   TempDir dir;
   const std::string path = dir.File("bad.yaml");
