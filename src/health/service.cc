@@ -207,10 +207,12 @@ void Service::OnStatusDone() {
              (status->state.empty() ? "not running" : status->state)};
   } else if (config_.pidfile) {
     s = CrossCheck(FromPidfile(), status->pid);
-  } else if (auto st = ReadProcStat(status->pid); !st.ok()) {
+  } else if (auto st = ReadProcStat(status->pid);
+             !st.ok() || st->state == 'Z' || st->state == 'X') {
     s = {Presence::kAbsent,
          {},
-         "pid " + std::to_string(status->pid) + " is not running"};
+         "pid " + std::to_string(status->pid) +
+             (st.ok() ? " is a zombie" : " is not running")};
   } else {
     s = {Presence::kFound, {status->pid, st->start_time}, ""};
   }
@@ -362,7 +364,13 @@ void Service::Evaluate() {
       state_ = next;
       TimePoint now = loop_->Now();
       if (next == ServiceState::kOk) ok_since_ = now;
-      if (prev == ServiceState::kOk) ok_until_ = now;
+      // A long healthy stretch forgives earlier restarts. Judged once, as
+      // it ends: restarts that fail never pass through ok, and must not be
+      // forgiven again and again for the stretch before them.
+      if (prev == ServiceState::kOk &&
+          now - ok_since_ >= config_.restart_backoff.max) {
+        consecutive_restarts_ = 0;
+      }
       observer_->OnServiceStateChange(*this, prev, next, why);
       for (Service* d : dependants_) d->DependencyChanged(*this, prev);
     }
@@ -424,10 +432,6 @@ void Service::Act() {
       return;
     }
   }
-  // A long healthy stretch forgives earlier restarts.
-  if (ok_until_ - ok_since_ >= config_.restart_backoff.max) {
-    consecutive_restarts_ = 0;
-  }
   if (RestartLimitReached()) {
     if (config_.restart_limit.then == RestartLimitAction::kUnmonitor) {
       limit_reached_ = true;
@@ -487,6 +491,14 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
   restart_in_flight_ = true;
   restart_detail_ = (start_only ? "starting: " : "restarting: ") + detail;
   stopping_ = start_only ? std::nullopt : identity_;
+  if (!start_only && !stopping_) {
+    observer_->OnNotice(
+        *this,
+        "no recorded process: if the stop hangs past "
+        "stop_timeout there is nothing watchd may SIGKILL" +
+            (presence_reason_.empty() ? std::string()
+                                      : " (" + presence_reason_ + ")"));
+  }
   ProgramRef ref{config_.name, config_.program, identity_ ? identity_->pid : 0};
   observer_->OnRestart(*this, reason, detail);
   auto done = [this](Status status) {

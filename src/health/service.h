@@ -182,7 +182,6 @@ class Service : public CheckObserver, public ProcessSource {
   TimePoint grace_until_{};
   TimePoint next_restart_allowed_{};
   TimePoint ok_since_{};
-  TimePoint ok_until_{};
   std::deque<TimePoint> restart_history_;  // successful restarts, for limits
   int consecutive_restarts_ = 0;
   int total_restarts_ = 0;

@@ -171,8 +171,8 @@ class ServiceTest : public ::testing::Test {
                                 Events* events, FakeSupervisor* sup,
                                 OnFailure on_failure = OnFailure::kRestart) {
     auto s = std::make_unique<Service>(config, sup, &loop_, &random_, events);
-    s->AddCheck(HealthCheck(on_failure),
-                std::make_unique<SwitchProbe>(outcome), nullptr);
+    s->AddCheck(HealthCheck(on_failure), std::make_unique<SwitchProbe>(outcome),
+                nullptr);
     return s;
   }
 
@@ -300,6 +300,33 @@ TEST_F(ServiceTest, FailedRestartIsReportedAndRetried) {
   EXPECT_EQ(svc->restarts(), 0) << "failed restarts do not count";
 }
 
+TEST_F(ServiceTest, BackoffGrowsWhileRestartsKeepFailing) {
+  Child child;
+  FakeSupervisor sup;
+  sup.pid = child.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  ServiceConfig config = Config();
+  config.restart_backoff = {seconds(1), seconds(8)};
+  auto svc = Make(config, &outcome, &events, &sup);
+  svc->Start();
+  // Healthy far longer than restart_backoff.max, then failing for good.
+  Advance(seconds(10), {&sup});
+  outcome = ProbeOutcome::kFailure;
+  std::vector<TimePoint> at;
+  for (int i = 0; i < 600 && at.size() < 4; ++i) {
+    Advance(milliseconds(100), {&sup});
+    while (!sup.pending.empty()) {
+      at.push_back(loop_.Now());
+      sup.Finish(Status::Error("cannot reach supervisord"));
+    }
+  }
+  ASSERT_EQ(at.size(), 4u);
+  EXPECT_GE(at[1] - at[0], seconds(1));
+  EXPECT_GE(at[2] - at[1], seconds(2));
+  EXPECT_GE(at[3] - at[2], seconds(4));
+}
+
 TEST_F(ServiceTest, FailingDependencyBlocksTheRestart) {
   Child web_child, db_child;
   FakeSupervisor web_sup, db_sup;
@@ -310,8 +337,8 @@ TEST_F(ServiceTest, FailingDependencyBlocksTheRestart) {
   ProbeOutcome db_outcome = ProbeOutcome::kFailure;
   ServiceConfig db_config = Config();
   db_config.name = "db";
-  auto db = Make(db_config, &db_outcome, &db_events, &db_sup,
-                 OnFailure::kAlert);
+  auto db =
+      Make(db_config, &db_outcome, &db_events, &db_sup, OnFailure::kAlert);
   auto web = Make(Config(), &web_outcome, &web_events, &web_sup);
   web->SetDependencies({db.get()});
   db->Start();
@@ -354,8 +381,7 @@ TEST_F(ServiceTest, RespawnBySupervisorIsPickedUpWithoutARestart) {
   Events events;
   ProbeOutcome outcome = ProbeOutcome::kSuccess;
   ServiceConfig config = Config();
-  auto svc = std::make_unique<Service>(config, &sup, &loop_, &random_,
-                                       &events);
+  auto svc = std::make_unique<Service>(config, &sup, &loop_, &random_, &events);
   svc->AddCheck(HealthCheck(), std::make_unique<SwitchProbe>(&outcome),
                 nullptr);
   CheckConfig process = HealthCheck(OnFailure::kAlert);
