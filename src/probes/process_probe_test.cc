@@ -91,6 +91,9 @@ ProbeResult RunOnce(Probe& probe) {
 
 TEST(ProcessProbeTest, LiveProcessPassesWithStateAndMemory) {
   Child child;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return ReadProcStat(child.pid())->state == 'S'; }, seconds(10)))
+      << "the child sleeps in pause()";
   FixedSource source(child.identity());
   ProcessProbe probe(&source);
   ProbeResult r = RunOnce(probe);
