@@ -148,7 +148,8 @@ class ServiceTest : public ::testing::Test {
     c.program = "web";
     c.supervisor = "main";
     c.start_grace = seconds(2);
-    c.stop_timeout = seconds(1);
+    // Long: only the escalation test wants the stop to be cut short.
+    c.stop_timeout = seconds(30);
     c.restart_limit = {3, std::chrono::minutes(10),
                        RestartLimitAction::kUnmonitor};
     c.restart_backoff = {seconds(1), seconds(8)};
@@ -415,7 +416,9 @@ TEST_F(ServiceTest, HungStopIsEscalatedToSigkillOfTheRecordedProcess) {
   sup.pid = pid;
   Events events;
   ProbeOutcome outcome = ProbeOutcome::kFailure;
-  auto svc = Make(Config(), &outcome, &events, &sup);
+  ServiceConfig config = Config();
+  config.stop_timeout = seconds(1);
+  auto svc = Make(config, &outcome, &events, &sup);
   svc->Start();
   Advance(seconds(2), {&sup});
   ASSERT_EQ(sup.restarts.size(), 1u);

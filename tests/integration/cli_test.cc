@@ -41,8 +41,8 @@ TEST(Cli, ShippedConfigIsValid) {
 TEST(Cli, EveryReadyMadeCheckFileIsValidWhenIncluded) {
   TempDir dir;
   const std::string path = dir.File("main.yaml");
-  ASSERT_TRUE(WriteFile(path, "include: [\"" + SourcePath("checks") +
-                                  "/*.yaml\"]\n"));
+  ASSERT_TRUE(
+      WriteFile(path, "include: [\"" + SourcePath("checks") + "/*.yaml\"]\n"));
   RunResult r = RunWatchd({"-c", path, "--check-config"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
