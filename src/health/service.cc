@@ -494,8 +494,8 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
   if (!start_only && !stopping_) {
     observer_->OnNotice(
         *this,
-        "no recorded process: if the stop hangs past "
-        "stop_timeout there is nothing watchd may SIGKILL" +
+        "no recorded process: stop_timeout cannot be enforced if the "
+        "supervisor's stop hangs" +
             (presence_reason_.empty() ? std::string()
                                       : " (" + presence_reason_ + ")"));
   }
