@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/event_loop.h"
+#include "tests/support/loop_wait.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
@@ -28,27 +29,13 @@ std::string ProcPath(pid_t pid) { return "/proc/" + std::to_string(pid); }
 // No /proc entry: the process was reaped.
 bool Gone(pid_t pid) { return access(ProcPath(pid).c_str(), F_OK) != 0; }
 
-// Gone or a zombie. Killed grandchildren are reparented to init, which in a
-// container may never reap them; dead is all a timeout can promise.
-bool Dead(pid_t pid) {
-  std::ifstream f(ProcPath(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(f, stat)) return true;
-  size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() &&
-         stat[paren + 2] == 'Z';
-}
-
 class ChildProcessTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
 
-  // Runs the loop until cond holds or `limit` passes; returns cond().
   template <typename Cond>
   bool RunUntil(Cond cond, Duration limit = seconds(60)) {
-    TimePoint deadline = loop_.Now() + limit;
-    while (!cond() && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
-    return cond();
+    return testing::RunLoopUntil(loop_, cond, limit);
   }
 
   // Spawns argv and runs the loop until it ends.
@@ -203,7 +190,8 @@ TEST_F(ChildProcessTest, TimeoutKillsTheWholeProcessGroup) {
     return result.has_value() || access(pidfile.c_str(), F_OK) == 0;
   }));
   pid_t grandchild = std::stoi(testing::ReadFile(pidfile));
-  ASSERT_FALSE(Dead(grandchild)) << "it should live until the timeout";
+  ASSERT_FALSE(testing::ProcessDead(grandchild))
+      << "it should live until the timeout";
 
   ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
   EXPECT_EQ(result->kind, ChildResult::kTimedOut);
@@ -211,8 +199,8 @@ TEST_F(ChildProcessTest, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_EQ(result->Describe(), "timed out after 2s");
   EXPECT_GE(result->elapsed, seconds(2));
   EXPECT_TRUE(Gone(pid)) << "the child itself is reaped";
-  EXPECT_TRUE(
-      testing::WaitFor([&] { return Dead(grandchild); }, milliseconds(10000)));
+  EXPECT_TRUE(testing::WaitFor([&] { return testing::ProcessDead(grandchild); },
+                               milliseconds(10000)));
 }
 
 TEST_F(ChildProcessTest, KillEndsTheRunAsSignaled) {
@@ -251,8 +239,9 @@ TEST_F(ChildProcessTest, DestroyWhileRunningKillsGrandchildren) {
   ASSERT_TRUE(RunUntil([&] { return access(pidfile.c_str(), F_OK) == 0; }));
   pid_t grandchild = std::stoi(testing::ReadFile(pidfile));
   child.reset();
-  EXPECT_TRUE(testing::WaitFor([&] { return Gone(pid) && Dead(grandchild); },
-                               milliseconds(10000)));
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return Gone(pid) && testing::ProcessDead(grandchild); },
+      milliseconds(10000)));
 }
 
 TEST_F(ChildProcessTest, DoneMayDestroyTheChild) {
@@ -288,7 +277,8 @@ TEST_F(ChildProcessTest, DoesNotWaitForAGrandchildHoldingThePipe) {
   EXPECT_EQ(r.kind, ChildResult::kExited);
   ASSERT_FALSE(r.output.empty());
   pid_t grandchild = std::stoi(r.output);
-  EXPECT_FALSE(Dead(grandchild)) << "a normal exit leaves the group alone";
+  EXPECT_FALSE(testing::ProcessDead(grandchild))
+      << "a normal exit leaves the group alone";
   kill(grandchild, SIGKILL);
 }
 

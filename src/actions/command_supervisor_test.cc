@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/event_loop.h"
+#include "tests/support/loop_wait.h"
 #include "tests/support/subprocess.h"
 
 namespace watchd {
@@ -25,26 +26,13 @@ using std::chrono::seconds;
          << "'" << text << "' does not contain '" << part << "'";
 }
 
-// Gone or a zombie: a killed grandchild is reparented to init, which in a
-// container may never reap it.
-bool Dead(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(f, stat)) return true;
-  size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() &&
-         stat[paren + 2] == 'Z';
-}
-
 class CommandSupervisorTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
 
   template <typename Cond>
   bool RunUntil(Cond cond, Duration limit = seconds(60)) {
-    TimePoint deadline = loop_.Now() + limit;
-    while (!cond() && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
-    return cond();
+    return testing::RunLoopUntil(loop_, cond, limit);
   }
 
   std::unique_ptr<Supervisor> Make(std::vector<std::string> restart,
@@ -148,7 +136,7 @@ TEST_F(CommandSupervisorTest, HangIsKilledWithItsProcessGroupAtTheTimeout) {
   std::string grandchild = testing::ReadFile(pidfile);
   ASSERT_FALSE(grandchild.empty());
   pid_t pid = std::stoi(grandchild);
-  EXPECT_TRUE(RunUntil([&] { return Dead(pid); }, seconds(10)));
+  EXPECT_TRUE(RunUntil([&] { return testing::ProcessDead(pid); }, seconds(10)));
 }
 
 TEST_F(CommandSupervisorTest, MissingCommandGivesAClearReason) {
@@ -197,7 +185,7 @@ TEST_F(CommandSupervisorTest, DestroyingTheCallKillsTheCommand) {
                        seconds(30)));
   pid_t pid = std::stoi(testing::ReadFile(pidfile));
   call.reset();
-  EXPECT_TRUE(RunUntil([&] { return Dead(pid); }, seconds(10)));
+  EXPECT_TRUE(RunUntil([&] { return testing::ProcessDead(pid); }, seconds(10)));
   loop_.RunOnce(milliseconds(100));
   EXPECT_FALSE(called);
 }

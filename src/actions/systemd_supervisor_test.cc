@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/event_loop.h"
+#include "tests/support/loop_wait.h"
 #include "tests/support/subprocess.h"
 
 namespace watchd {
@@ -16,26 +17,13 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Gone or a zombie (killed children may be reparented to an init that
-// never reaps them).
-bool Dead(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(f, stat)) return true;
-  size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() &&
-         stat[paren + 2] == 'Z';
-}
-
 class SystemdSupervisorTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
 
   template <typename Cond>
   bool RunUntil(Cond cond, Duration limit = seconds(60)) {
-    TimePoint deadline = loop_.Now() + limit;
-    while (!cond() && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
-    return cond();
+    return testing::RunLoopUntil(loop_, cond, limit);
   }
 
   // A supervisor whose systemctl is the fake, in `mode`, logging to log_.
@@ -161,7 +149,8 @@ TEST_F(SystemdSupervisorTest, HangingSystemctlIsKilledAtTheTimeout) {
   EXPECT_GE(loop_.Now() - start, milliseconds(990));
   std::string pid = testing::ReadFile(log_ + ".pid");
   ASSERT_FALSE(pid.empty());
-  EXPECT_TRUE(RunUntil([&] { return Dead(std::stoi(pid)); }, seconds(10)));
+  EXPECT_TRUE(RunUntil([&] { return testing::ProcessDead(std::stoi(pid)); },
+                       seconds(10)));
 }
 
 TEST_F(SystemdSupervisorTest, MissingSystemctlGivesAClearReason) {
@@ -186,7 +175,7 @@ TEST_F(SystemdSupervisorTest, DestroyingTheCallKillsSystemctl) {
                        seconds(30)));
   pid_t pid = std::stoi(testing::ReadFile(pidfile));
   call.reset();
-  EXPECT_TRUE(RunUntil([&] { return Dead(pid); }, seconds(10)));
+  EXPECT_TRUE(RunUntil([&] { return testing::ProcessDead(pid); }, seconds(10)));
   loop_.RunOnce(milliseconds(100));
   EXPECT_FALSE(called);
 }

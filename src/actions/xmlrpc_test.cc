@@ -72,8 +72,9 @@ TEST(XmlRpcTest, DecodesBooleanArrayAndNil) {
 TEST(XmlRpcTest, GarbageIsAnErrorNotACrash) {
   for (const char* bad :
        {"", "garbage", "<html><body>502 Bad Gateway</body></html>",
-        "<methodResponse>", "<methodResponse><params><param><value><int>x"
-                            "</int></value></param></params></methodResponse>",
+        "<methodResponse>",
+        "<methodResponse><params><param><value><int>x"
+        "</int></value></param></params></methodResponse>",
         "<methodResponse><fault><value><string>no</string></value></fault>"
         "</methodResponse>",
         "<methodResponse><params><param><value><struct><member><name>a"}) {

@@ -5,11 +5,8 @@
 namespace watchd {
 
 void MemoryProbe::Start(Duration, DoneCallback done) {
-  waiting_ = true;
-  auto id = source_->Lookup([this, done = std::move(done)](
-                                Result<ProcessIdentity> identity) {
-    waiting_ = false;
-    lookup_.reset();
+  lookup_.Start([this,
+                 done = std::move(done)](Result<ProcessIdentity> identity) {
     if (!identity.ok()) {
       done(ProbeResult::Failure(identity.status().message()));
       return;
@@ -39,13 +36,8 @@ void MemoryProbe::Start(Duration, DoneCallback done) {
     result.resident_memory_bytes = total;
     done(std::move(result));
   });
-  if (waiting_) lookup_ = id;
 }
 
-void MemoryProbe::Cancel() {
-  if (lookup_) source_->CancelLookup(*lookup_);
-  lookup_.reset();
-  waiting_ = false;
-}
+void MemoryProbe::Cancel() { lookup_.Cancel(); }
 
 }  // namespace watchd

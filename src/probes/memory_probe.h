@@ -14,17 +14,14 @@ namespace watchd {
 class MemoryProbe : public Probe {
  public:
   MemoryProbe(const MemoryProbeConfig& config, ProcessSource* source)
-      : config_(config), source_(source) {}
-  ~MemoryProbe() override { Cancel(); }
+      : config_(config), lookup_(source) {}
 
   void Start(Duration timeout, DoneCallback done) override;
   void Cancel() override;
 
  private:
   MemoryProbeConfig config_;
-  ProcessSource* source_;
-  std::optional<ProcessSource::LookupId> lookup_;
-  bool waiting_ = false;
+  PendingLookup lookup_;
 };
 
 }  // namespace watchd

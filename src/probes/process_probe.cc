@@ -22,11 +22,8 @@ std::string FormatBytes(uint64_t bytes) {
 }
 
 void ProcessProbe::Start(Duration, DoneCallback done) {
-  waiting_ = true;
-  auto id = source_->Lookup([this, done = std::move(done)](
-                                Result<ProcessIdentity> identity) {
-    waiting_ = false;
-    lookup_.reset();
+  lookup_.Start([this,
+                 done = std::move(done)](Result<ProcessIdentity> identity) {
     if (!identity.ok()) {
       done(ProbeResult::Failure(identity.status().message()));
       return;
@@ -55,14 +52,8 @@ void ProcessProbe::Start(Duration, DoneCallback done) {
     }
     done(std::move(result));
   });
-  // The callback may already have run (a pidfile is read at once).
-  if (waiting_) lookup_ = id;
 }
 
-void ProcessProbe::Cancel() {
-  if (lookup_) source_->CancelLookup(*lookup_);
-  lookup_.reset();
-  waiting_ = false;
-}
+void ProcessProbe::Cancel() { lookup_.Cancel(); }
 
 }  // namespace watchd

@@ -12,16 +12,13 @@ namespace watchd {
 
 class ProcessProbe : public Probe {
  public:
-  explicit ProcessProbe(ProcessSource* source) : source_(source) {}
-  ~ProcessProbe() override { Cancel(); }
+  explicit ProcessProbe(ProcessSource* source) : lookup_(source) {}
 
   void Start(Duration timeout, DoneCallback done) override;
   void Cancel() override;
 
  private:
-  ProcessSource* source_;
-  std::optional<ProcessSource::LookupId> lookup_;
-  bool waiting_ = false;
+  PendingLookup lookup_;
 };
 
 // "42.0MiB": bytes in binary units for reasons and logs.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "core/procfs.h"
 #include "core/status.h"
@@ -23,6 +24,24 @@ class ProcessSource {
   // there is no process ("pidfile /run/web.pid is missing").
   virtual LookupId Lookup(Callback cb) = 0;
   virtual void CancelLookup(LookupId id) = 0;
+};
+
+// The one lookup a probe has in flight, cancelled on Cancel() or
+// destruction; the callback may run before Start() returns.
+class PendingLookup {
+ public:
+  explicit PendingLookup(ProcessSource* source) : source_(source) {}
+  ~PendingLookup() { Cancel(); }
+  PendingLookup(const PendingLookup&) = delete;
+  PendingLookup& operator=(const PendingLookup&) = delete;
+
+  void Start(ProcessSource::Callback cb);
+  void Cancel();
+
+ private:
+  ProcessSource* source_;
+  std::optional<ProcessSource::LookupId> id_;
+  bool waiting_ = false;
 };
 
 }  // namespace watchd
