@@ -260,7 +260,8 @@ std::string EncodeXmlRpcCall(const std::string& method,
     if (const auto* s = std::get_if<std::string>(&p)) {
       out += "<string>" + Escape(*s) + "</string>";
     } else {
-      out += std::get<bool>(p) ? "<boolean>1</boolean>" : "<boolean>0</boolean>";
+      out +=
+          std::get<bool>(p) ? "<boolean>1</boolean>" : "<boolean>0</boolean>";
     }
     out += "</value></param>";
   }

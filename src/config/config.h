@@ -27,7 +27,7 @@ struct SourceLocation {
 struct HttpProbeConfig {
   std::string url;  // http:// or https://
   std::string method = "GET";
-  std::vector<int> expect_status;  // empty: any 2xx or 3xx
+  std::vector<int> expect_status;          // empty: any 2xx or 3xx
   std::optional<std::string> expect_body;  // ECMAScript regex, searched
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<std::string> body;  // request body, for POST/PUT
@@ -46,7 +46,7 @@ struct TcpProbeConfig {
 
 struct DnsProbeConfig {
   std::string name;
-  std::string type = "A";  // A AAAA CNAME MX NS TXT SRV PTR
+  std::string type = "A";             // A AAAA CNAME MX NS TXT SRV PTR
   std::optional<std::string> server;  // "host:port" or "host"; else system's
   std::vector<std::string> expect;    // each must be among the answers
 };

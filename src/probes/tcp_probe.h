@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "config/config.h"
-#include "net/resolver.h"
 #include "core/expect_regex.h"
+#include "net/resolver.h"
 #include "probes/probe.h"
 
 namespace watchd {
