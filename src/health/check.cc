@@ -126,7 +126,9 @@ void Check::ScheduleNext() {
   // drift; after a stall the missed periods are skipped, not replayed.
   TimePoint now = loop_->Now();
   planned_ += JitteredInterval();
-  if (planned_ < now) {
+  // Less than a period late (a run that took its whole timeout): run now.
+  // Whole periods missed (a stall): skip them to the next one ahead.
+  if (now - planned_ >= config_.interval) {
     auto behind = (now - planned_) / config_.interval + 1;
     planned_ += config_.interval * behind;
   }

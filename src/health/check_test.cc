@@ -164,6 +164,18 @@ TEST_F(CheckTest, StallSkipsMissedPeriodsInsteadOfReplayingThem) {
   EXPECT_EQ(probe_->starts, 3);
 }
 
+TEST_F(CheckTest, RunThatTakesItsWholeTimeoutDoesNotSkipAPeriod) {
+  CheckConfig c = Config(3);
+  c.timeout = c.interval;  // a hung probe ends just after the next is due
+  auto check = Make(c);
+  for (int i = 0; i < 10; ++i) probe_->script.push_back(ScriptedProbe::kHang);
+  check->Start();
+  Advance(milliseconds(3050));
+  // Runs at 0, 1, 2 and 3 s: one per interval, not one per two.
+  EXPECT_EQ(probe_->starts, 4);
+  EXPECT_EQ(check->state(), CheckState::kFailing);
+}
+
 TEST_F(CheckTest, JitterSpreadsFirstRuns) {
   CheckConfig c = Config();
   c.interval = seconds(10);
