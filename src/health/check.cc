@@ -126,11 +126,15 @@ void Check::ScheduleNext() {
   // drift; after a stall the missed periods are skipped, not replayed.
   TimePoint now = loop_->Now();
   planned_ += JitteredInterval();
-  // Less than a period late (a run that took its whole timeout): run now.
-  // Whole periods missed (a stall): skip them to the next one ahead.
+  // Whole periods missed (a stall): skip them to the next one ahead. Less
+  // than a period (a run that took its whole timeout, which jitter may
+  // make longer than this interval): run at once, planned for now, since
+  // the delay is the check's own and not the scheduler's lateness.
   if (now - planned_ >= config_.interval) {
     auto behind = (now - planned_) / config_.interval + 1;
     planned_ += config_.interval * behind;
+  } else if (planned_ < now) {
+    planned_ = now;
   }
   loop_->ScheduleAt(&run_timer_, planned_);
 }
