@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the load benchmarks (bench/*.sh): checks the tools, raises the
 # file descriptor limit, and finds watchd: $WATCHD, --watchd PATH, or
 # build-bench/watchd, built (or brought up to date) here.
@@ -59,6 +60,8 @@ bench_run() {
   bench_require python3
   bench_nofile 65536
   bench_watchd "$@"
-  export BENCH_COMMAND="bench/$(basename "$0")${*:+ $*}"
+  export PYTHONDONTWRITEBYTECODE=1
+  BENCH_COMMAND="bench/$(basename "$0")${*:+ $*}"
+  export BENCH_COMMAND
   exec python3 "$BENCH_DIR/$script" "$@"
 }

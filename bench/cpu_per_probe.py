@@ -24,6 +24,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 
 import benchlib as b
 
@@ -47,9 +48,9 @@ def measure_monit(session, args, nginx, hosts, name, seconds):
     b.sleep_while_alive(args.warmup, [monit])
     load = b.loadavg()
     n0, c0 = nginx.requests(), b.cpu_times(monit.pid)
-    t0 = b.time.monotonic()
+    t0 = time.monotonic()
     b.sleep_while_alive(seconds, [monit])
-    t1 = b.time.monotonic()
+    t1 = time.monotonic()
     n1, c1 = nginx.requests(), b.cpu_times(monit.pid)
     rss, hwm = b.memory_kib(monit.pid)
     session.stop(monit)
