@@ -77,6 +77,12 @@ uint64_t EventLoop::TickOf(TimePoint t) const {
 }
 
 void EventLoop::ScheduleAt(Timer* t, TimePoint when) {
+  // A time already reached fires in this pass of the loop, not a tick later:
+  // work handed over with a zero delay (curl's "act now") is not held back.
+  if (when <= clock_->Now()) {
+    wheel_.Schedule(t, wheel_.now());
+    return;
+  }
   // Round up, so a timer never fires before its time.
   uint64_t tick = TickOf(when);
   if (epoch_ + std::chrono::milliseconds(tick) < when) ++tick;

@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "core/fake_clock.h"
+
 namespace watchd {
 namespace {
 
@@ -143,6 +145,27 @@ TEST_F(EventLoopTest, TimerRearmedFromItsCallbackRunsPeriodically) {
   loop_.ScheduleAfter(&t, milliseconds(5));
   ASSERT_TRUE(RunUntil([&] { return runs == 5; }));
   EXPECT_FALSE(t.pending());
+}
+
+// Zero-delay work (curl's "act now") must not wait for the next 1 ms tick:
+// a timer already due runs in the same pass, even mid-tick.
+TEST(EventLoopClockTest, TimerDueNowFiresInTheCurrentPass) {
+  FakeClock clock;
+  EventLoop loop(&clock);
+  ASSERT_TRUE(loop.Init().ok());
+  clock.Advance(std::chrono::microseconds(300));
+  int fired = 0;
+  Timer t([&] { ++fired; });
+  loop.ScheduleAfter(&t, Duration::zero());
+  loop.RunOnce(milliseconds(0));
+  EXPECT_EQ(fired, 1);
+  // A time in the future still waits for its tick.
+  loop.ScheduleAfter(&t, std::chrono::microseconds(100));
+  loop.RunOnce(milliseconds(0));
+  EXPECT_EQ(fired, 1);
+  clock.Advance(std::chrono::microseconds(700));
+  loop.RunOnce(milliseconds(0));
+  EXPECT_EQ(fired, 2);
 }
 
 }  // namespace

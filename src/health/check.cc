@@ -36,9 +36,15 @@ Check::~Check() { Stop(); }
 
 void Check::Start() {
   Stop();
-  auto window = std::chrono::duration_cast<Duration>(
-      config_.interval * config_.jitter * random_->Uniform());
-  planned_ = loop_->Now() + window;
+  // The whole first interval, not just interval x jitter: later runs drift
+  // apart only as sqrt(runs) x jitter, so first runs bunched into a short
+  // window stay bunched for minutes (10,000 checks at 1s and 10% would all
+  // be in flight within the same 100 ms).
+  Duration window = config_.jitter <= 0
+                        ? Duration::zero()
+                        : std::min(config_.interval, kMaxFirstSpread);
+  planned_ = loop_->Now() +
+             std::chrono::duration_cast<Duration>(window * random_->Uniform());
   loop_->ScheduleAt(&run_timer_, planned_);
 }
 

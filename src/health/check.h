@@ -45,8 +45,13 @@ class Check {
   Check(const Check&) = delete;
   Check& operator=(const Check&) = delete;
 
-  // Schedules the first run at a random point of the first jitter window,
-  // so checks loaded together do not fire together.
+  // Cap of the spread of first runs, so a long interval does not leave a
+  // check without a result for long after start.
+  static constexpr Duration kMaxFirstSpread = std::chrono::seconds(30);
+
+  // Schedules the first run at a random point of the first interval (at most
+  // kMaxFirstSpread in), so checks loaded together do not fire together;
+  // with jitter 0 it runs at once.
   void Start();
   // Cancels the run in flight and every timer; Start() may follow.
   void Stop();

@@ -159,10 +159,15 @@ int CurlMulti::OnTimerChange(CURLM* /*multi*/, long timeout_ms,
   // curl_multi_socket_action from inside its own callback.
   if (timeout_ms < 0) {
     self->loop_->Cancel(&self->timer_);
-  } else {
-    self->loop_->ScheduleAfter(&self->timer_,
-                               std::chrono::milliseconds(timeout_ms));
+    return 0;
   }
+  TimePoint due = self->loop_->Now() + std::chrono::milliseconds(timeout_ms);
+  // Every new transfer asks for 0 ms. Moving a pending timer later on each
+  // request starves it while checks keep starting; firing early is harmless
+  // (curl re-arms it), so only an earlier time replaces a pending one.
+  if (self->timer_.pending() && self->due_ <= due) return 0;
+  self->due_ = due;
+  self->loop_->ScheduleAt(&self->timer_, due);
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "core/timer_wheel.h"
 
@@ -78,6 +79,7 @@ class CurlMulti {
   CURLM* multi_;
   size_t max_idle_;
   Timer timer_;
+  TimePoint due_;  // of timer_, while pending
   // Slots indexed by the value stored in each easy's CURLOPT_PRIVATE, so a
   // transfer is found in O(1) and Add allocates nothing in steady state.
   std::vector<Transfer> transfers_;
