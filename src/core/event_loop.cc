@@ -42,9 +42,15 @@ Status EventLoop::Init() {
 }
 
 Status EventLoop::Watch(int fd, uint32_t events, IoCallback cb) {
-  auto it = fds_.find(fd);
-  const bool exists = it != fds_.end();
+  if (fd < 0) return Status::Error("epoll_ctl: bad file descriptor");
+  if (static_cast<size_t>(fd) >= fds_.size()) {
+    fds_.resize(std::max<size_t>(fd + 1, fds_.size() * 2));
+  }
+  Watcher& w = fds_[fd];
+  const bool exists = w.generation != 0;
+  // Never 0, which marks a free entry.
   uint32_t generation = next_generation_++;
+  if (generation == 0) generation = next_generation_++;
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = Pack(fd, generation);
@@ -52,21 +58,21 @@ Status EventLoop::Watch(int fd, uint32_t events, IoCallback cb) {
       0) {
     return Status::Error(Errno("epoll_ctl"));
   }
-  if (exists) {
-    it->second.generation = generation;
-    it->second.cb = std::move(cb);
-  } else {
-    fds_.emplace(fd, Watcher{generation, std::move(cb)});
-  }
+  w.generation = generation;
+  w.cb = std::move(cb);
   return Status::Ok();
 }
 
 void EventLoop::Unwatch(int fd) {
-  auto it = fds_.find(fd);
-  if (it == fds_.end()) return;
+  if (!IsWatched(fd)) return;
   // Fails harmlessly when the owner already closed the fd.
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  fds_.erase(it);
+  fds_[fd] = Watcher();
+}
+
+void EventLoop::UnwatchAndClose(int fd) {
+  if (IsWatched(fd)) fds_[fd] = Watcher();
+  close(fd);
 }
 
 uint64_t EventLoop::TickOf(TimePoint t) const {
@@ -144,10 +150,10 @@ int EventLoop::RunOnce(std::optional<Duration> max_wait) {
   for (int i = 0; i < n; ++i) {
     int fd = static_cast<int>(events_[i].data.u64 & kFdMask);
     uint32_t generation = static_cast<uint32_t>(events_[i].data.u64 >> 32);
-    auto it = fds_.find(fd);
-    if (it == fds_.end() || it->second.generation != generation) continue;
-    // Copy: the callback may unwatch its own fd, destroying the original.
-    IoCallback cb = it->second.cb;
+    if (!IsWatched(fd) || fds_[fd].generation != generation) continue;
+    // Copy: the callback may unwatch its own fd (or grow fds_), destroying
+    // the original.
+    IoCallback cb = fds_[fd].cb;
     cb(events_[i].events);
     ++ran;
   }

@@ -9,7 +9,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -36,7 +35,13 @@ class EventLoop {
   // unwatch any fd, its own included; an unwatched fd gets no more calls.
   Status Watch(int fd, uint32_t events, IoCallback cb);
   void Unwatch(int fd);
-  bool IsWatched(int fd) const { return fds_.count(fd) != 0; }
+  // Unwatch and close(fd) in one: closing drops the epoll registration, so
+  // this spares the EPOLL_CTL_DEL (fds must not be shared with others).
+  void UnwatchAndClose(int fd);
+  bool IsWatched(int fd) const {
+    return fd >= 0 && static_cast<size_t>(fd) < fds_.size() &&
+           fds_[fd].generation != 0;
+  }
 
   // Timers fire at or after their time, never before; resolution 1 ms.
   void ScheduleAt(Timer* t, TimePoint when);
@@ -62,7 +67,7 @@ class EventLoop {
 
  private:
   struct Watcher {
-    uint32_t generation;
+    uint32_t generation = 0;  // 0: not watched
     IoCallback cb;
   };
 
@@ -77,7 +82,9 @@ class EventLoop {
   int signal_fd_ = -1;
   SignalCallback signal_cb_;
   uint32_t next_generation_ = 1;
-  std::unordered_map<int, Watcher> fds_;
+  // Indexed by fd: fds are small and dense, and a probe watches a new one
+  // every run, so a map's node allocation and hashing would cost per run.
+  std::vector<Watcher> fds_;
   std::vector<epoll_event> events_;
   bool stopped_ = false;
 };

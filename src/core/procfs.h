@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -27,6 +28,7 @@ struct ProcStat {
   char state = '?';  // R S D T t Z X I ...
   pid_t ppid = 0;
   uint64_t start_time = 0;
+  uint64_t rss_bytes = 0;  // field 24 (pages), as statm's resident
   std::string comm;
 };
 
@@ -34,7 +36,7 @@ struct ProcStat {
 Result<ProcStat> ReadProcStat(pid_t pid,
                               const std::string& proc_root = "/proc");
 // Parses the text of a stat file (comm may hold spaces and parentheses).
-Result<ProcStat> ParseProcStat(const std::string& text);
+Result<ProcStat> ParseProcStat(std::string_view text);
 
 // Resident set size in bytes (VmRSS of /proc/PID/status).
 Result<uint64_t> ReadRssBytes(pid_t pid,
@@ -45,8 +47,8 @@ Result<uint64_t> ReadRssBytes(pid_t pid,
 std::vector<pid_t> ReadDescendants(pid_t pid,
                                    const std::string& proc_root = "/proc");
 
-// Seconds the system has been up, and clock ticks per second, to turn a
-// start time into an uptime.
+// Seconds since the process started (CLOCK_BOOTTIME, the clock of its
+// start time).
 double ProcessUptimeSeconds(uint64_t start_time);
 
 // When the process started, in seconds since the epoch (boot time from
@@ -58,6 +60,29 @@ const char* ProcStateName(char state);
 
 // Reads a pidfile: a positive decimal pid, optionally followed by a newline.
 Result<pid_t> ReadPidfile(const std::string& path);
+
+// One version of a file, cheap to compare: rewriting or replacing a file
+// changes its ctime (and usually more), which no one can set back.
+struct FileStamp {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;  // since the epoch
+  int64_t ctime_ns = 0;
+
+  bool operator==(const FileStamp&) const = default;
+};
+
+// The stamp of the file at path (following symlinks).
+Result<FileStamp> StampFile(const std::string& path);
+
+// A pidfile's pid with the stamp of the very file it was read from (fstat
+// of the opened file, so a replacement in between cannot mix the two).
+struct PidfileContents {
+  pid_t pid = 0;
+  FileStamp stamp;
+};
+Result<PidfileContents> ReadStampedPidfile(const std::string& path);
 
 }  // namespace watchd
 

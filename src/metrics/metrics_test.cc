@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -345,6 +346,8 @@ TEST(MetricsTest, ScrapesRaceAddsObservationsAndRemoves) {
   constexpr int kScrapes = 20;
   std::atomic<int> scrapes{0};
   std::atomic<int> failures{0};
+  std::mutex why_mu;
+  std::string why;  // of the first failure
   auto scrape = [&] {
     for (int i = 0; i < kScrapes / 2; ++i) {
       auto r = testing::Get(port, "/metrics");
@@ -356,20 +359,29 @@ TEST(MetricsTest, ScrapesRaceAddsObservationsAndRemoves) {
           ++kept_up;
         }
       }
-      if (!r || r->status != 200 || kept_up != kKept ||
-          r->body.find("\nwatchd_process_resident_memory_bytes") ==
-              std::string::npos) {
+      std::string bad =
+          !r                 ? "no response"
+          : r->status != 200 ? "status " + std::to_string(r->status)
+          : kept_up != kKept ? "kept series " + std::to_string(kept_up)
+          : r->body.find("\nwatchd_process_resident_memory_bytes") ==
+                  std::string::npos
+              ? "no resident memory series"
+              : "";
+      if (!bad.empty()) {
         failures++;
+        std::lock_guard<std::mutex> lock(why_mu);
+        if (why.empty()) why = bad;
       }
       scrapes++;
     }
   };
+  // Before the first scrape, which must already see it.
+  Metrics::ServiceHandle* steady = metrics->AddService("steady");
+  metrics->SetResidentMemory(steady, 1000);
   std::thread scrapers[] = {std::thread(scrape), std::thread(scrape)};
   // Churn until the scrapers are done, bounded in count.
   ProbeDetails details;
   details.http_status = 200;
-  Metrics::ServiceHandle* steady = metrics->AddService("steady");
-  metrics->SetResidentMemory(steady, 1000);
   for (int round = 0; scrapes < kScrapes && round < 1000000; ++round) {
     std::string service = "svc" + std::to_string(round % 7);
     Metrics::CheckHandle* check = metrics->AddCheck(service, "c", "tcp");
@@ -383,7 +395,7 @@ TEST(MetricsTest, ScrapesRaceAddsObservationsAndRemoves) {
     metrics->RemoveService(s);
   }
   for (std::thread& t : scrapers) t.join();
-  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(failures, 0) << why;
   metrics->RemoveService(steady);
   for (Metrics::CheckHandle* check : kept) metrics->RemoveCheck(check);
 }

@@ -14,8 +14,17 @@
 #include "core/event_loop.h"
 #include "core/version.h"
 #include "net/curl_multi.h"
+#include "net/http_response_parser.h"
 
 namespace watchd {
+
+struct HttpProbe::LeanRun {
+  LeanRun(EventLoop* loop, bool head, uint64_t max_body, bool keep_body)
+      : exchange(loop), parser(head, max_body, keep_body) {}
+  HttpExchange exchange;
+  HttpResponseParser parser;
+  Timer backstop;
+};
 
 struct HttpProbe::Run {
   CURL* easy = nullptr;
@@ -33,6 +42,14 @@ bool IsIpLiteral(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
          inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 // curl's error buffer, or its generic text for the code.
@@ -83,6 +100,16 @@ HttpProbe::HttpProbe(const HttpProbeConfig& config, CurlMulti* multi,
   } else {
     method_ = Method::kCustom;
   }
+  if (config.expect_body) {
+    auto matcher = ExpectRegex::Compile(*config.expect_body);
+    if (!matcher.ok()) {
+      config_error_ = "bad expect_body: " + matcher.status().message();
+      return;
+    }
+    expect_body_.emplace(std::move(matcher).value());
+  }
+  ParseUrl(config);
+  if (lean_) return;
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : config.headers) {
     // "Name;" is curl's way to send a header with an empty value.
@@ -96,20 +123,11 @@ HttpProbe::HttpProbe(const HttpProbeConfig& config, CurlMulti* multi,
     headers = appended;
   }
   headers_.reset(headers);
-  if (config.expect_body) {
-    auto matcher = ExpectRegex::Compile(*config.expect_body);
-    if (!matcher.ok()) {
-      config_error_ = "bad expect_body: " + matcher.status().message();
-      return;
-    }
-    expect_body_.emplace(std::move(matcher).value());
-  }
-  ParseUrl();
 }
 
 HttpProbe::~HttpProbe() { Cancel(); }
 
-void HttpProbe::ParseUrl() {
+void HttpProbe::ParseUrl(const HttpProbeConfig& config) {
   CURLU* u = curl_url();
   if (u == nullptr) {
     config_error_ = "out of memory";
@@ -137,11 +155,82 @@ void HttpProbe::ParseUrl() {
       h = h.substr(1, h.size() - 2);
     }
     if (!IsIpLiteral(h)) host_ = h;
+    char* user = nullptr;
+    bool credentials = curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK;
+    curl_free(user);
+    if (!https_ && !reuse_connection_ && !credentials) {
+      lean_ = true;
+      // Host carries the port only when the URL names one, as curl does.
+      char* explicit_port = nullptr;
+      std::string host_header = host;
+      if (curl_url_get(u, CURLUPART_PORT, &explicit_port, 0) == CURLUE_OK) {
+        host_header += std::string(":") + explicit_port;
+      }
+      curl_free(explicit_port);
+      char* path = nullptr;
+      char* query = nullptr;
+      std::string target = "/";
+      if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+          path[0] != '\0') {
+        target = path;
+      }
+      if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
+        target += std::string("?") + query;
+      }
+      curl_free(path);
+      curl_free(query);
+      request_ = BuildRequest(config.headers, host_header, target);
+      if (host_.empty()) SetAddresses({h});
+    }
   }
   curl_free(scheme);
   curl_free(host);
   curl_free(port);
   curl_url_cleanup(u);
+}
+
+std::string HttpProbe::BuildRequest(const HeaderList& headers,
+                                    const std::string& host_header,
+                                    const std::string& target) const {
+  auto configured = [&](std::string_view name) {
+    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) {
+      return EqualsNoCase(h.first, name);
+    });
+  };
+  std::string r = method_name_ + " " + target + " HTTP/1.1\r\n";
+  // Defaults first, each replaced by a configured header of the same name.
+  if (!configured("Host")) r += "Host: " + host_header + "\r\n";
+  if (!configured("User-Agent"))
+    r += std::string("User-Agent: ") + kUserAgent + "\r\n";
+  if (!configured("Accept")) r += "Accept: */*\r\n";
+  // A fresh connection per run: the server may close it once it answered.
+  r += "Connection: close\r\n";
+  bool has_body = body_.has_value() || method_ == Method::kPost;
+  if (has_body) {
+    r +=
+        "Content-Length: " + std::to_string(body_ ? body_->size() : 0) + "\r\n";
+    if (!configured("Content-Type")) {
+      r += "Content-Type: application/x-www-form-urlencoded\r\n";
+    }
+  }
+  for (const auto& [name, value] : headers) {
+    if (EqualsNoCase(name, "Connection") ||
+        (has_body && EqualsNoCase(name, "Content-Length"))) {
+      continue;
+    }
+    r += name + ": " + value + "\r\n";
+  }
+  r += "\r\n";
+  if (body_) r += *body_;
+  return r;
+}
+
+void HttpProbe::SetAddresses(const std::vector<std::string>& addresses) {
+  addresses_.clear();
+  for (const std::string& a : addresses) {
+    SocketAddress sa;
+    if (sa.Set(a, static_cast<int>(port_))) addresses_.push_back(sa);
+  }
 }
 
 void HttpProbe::Start(Duration timeout, DoneCallback done) {
@@ -154,7 +243,11 @@ void HttpProbe::Start(Duration timeout, DoneCallback done) {
   deadline_ = multi_->loop()->Now() + timeout;
   dns_seconds_.reset();
   if (host_.empty()) {
-    StartTransfer();
+    if (lean_) {
+      StartExchange();
+    } else {
+      StartTransfer();
+    }
     return;
   }
   // Cache hits and /etc/hosts names answer before Resolve returns; a result
@@ -183,6 +276,7 @@ void HttpProbe::Cancel() {
     multi_->Release(run_->easy);
     run_.reset();
   }
+  lean_run_.reset();
   done_ = nullptr;
 }
 
@@ -196,6 +290,14 @@ void HttpProbe::OnResolved(const ResolveAnswer& answer) {
   }
   if (answer.addresses.empty()) {
     Finish(ProbeResult::Failure("could not resolve host: no address"));
+    return;
+  }
+  if (lean_) {
+    if (addresses_.empty() || answer.addresses != resolved_) {
+      SetAddresses(answer.addresses);
+      resolved_ = answer.addresses;
+    }
+    StartExchange();
     return;
   }
   SetResolveList(answer.addresses);
@@ -213,6 +315,57 @@ void HttpProbe::SetResolveList(const std::vector<std::string>& addresses) {
   }
   resolve_list_.reset(curl_slist_append(nullptr, entry.c_str()));
   resolved_ = resolve_list_ ? addresses : std::vector<std::string>();
+}
+
+void HttpProbe::StartExchange() {
+  EventLoop* loop = multi_->loop();
+  lean_run_ =
+      std::make_unique<LeanRun>(loop, method_ == Method::kHead, max_body_bytes_,
+                                expect_body_.has_value());
+  lean_run_->backstop.set_callback([this] { OnBackstop(); });
+  loop->ScheduleAfter(&lean_run_->backstop, BackstopLeft());
+  LeanRun* run = lean_run_.get();
+  run->exchange.Start(addresses_.data(), addresses_.size(), request_,
+                      &run->parser,
+                      [this](HttpExchange::End end, std::string reason) {
+                        OnExchangeDone(end, std::move(reason));
+                      });
+}
+
+void HttpProbe::OnExchangeDone(HttpExchange::End end, std::string reason) {
+  std::unique_ptr<LeanRun> run = std::move(lean_run_);
+  const HttpResponseParser& p = run->parser;
+  ProbeResult result;
+  if (end == HttpExchange::End::kLocal) {
+    result = ProbeResult::Error(std::move(reason));
+  } else if (end == HttpExchange::End::kRemote) {
+    result = ProbeResult::Failure(std::move(reason));
+  } else if (p.state() == HttpResponseParser::State::kError) {
+    result = ProbeResult::Failure(p.error());
+  } else {
+    result = Verdict(p.status(), p.body(),
+                     p.state() == HttpResponseParser::State::kTruncated);
+  }
+  if (p.status() > 0) result.http_status = p.status();
+  run.reset();
+  Finish(std::move(result));
+}
+
+void HttpProbe::OnBackstop() {
+  std::string phase = lean_run_->exchange.Phase();
+  int status = lean_run_->parser.status();
+  lean_run_.reset();
+  ProbeResult result{
+      ProbeOutcome::kTimeout,
+      "timeout after " + FormatDuration(timeout_) + " (" + phase + ")"};
+  if (status > 0) result.http_status = status;
+  Finish(std::move(result));
+}
+
+Duration HttpProbe::BackstopLeft() const {
+  // A little after the Check's timeout, which normally ends the run first.
+  return deadline_ - multi_->loop()->Now() + timeout_ / 10 +
+         std::chrono::milliseconds(100);
 }
 
 void HttpProbe::StartTransfer() {
@@ -276,10 +429,8 @@ void HttpProbe::Configure(CURL* easy) {
     // Costly (curl formats the whole chain), so only where it is used.
     curl_easy_setopt(easy, CURLOPT_CERTINFO, 1L);
   }
-  // A backstop in case nobody cancels: a little after the Check's timeout,
-  // which normally ends the run first.
-  Duration left = deadline_ - multi_->loop()->Now() + timeout_ / 10 +
-                  std::chrono::milliseconds(100);
+  // A backstop in case nobody cancels.
+  Duration left = BackstopLeft();
   long left_ms = static_cast<long>(
       std::chrono::ceil<std::chrono::milliseconds>(left).count());
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, std::max(left_ms, 1L));
@@ -314,14 +465,15 @@ ProbeResult HttpProbe::Evaluate(CURL* easy, CURLcode code) {
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   bool cut = code == CURLE_WRITE_ERROR && run_->truncated;
   ProbeResult result = code == CURLE_OK || cut
-                           ? Verdict(status)
+                           ? Verdict(status, run_->body, run_->truncated)
                            : TransferError(easy, code, status);
   if (status > 0) result.http_status = static_cast<int>(status);
   if (https_) result.ssl_earliest_cert_expiry = CertExpiry(easy, status);
   return result;
 }
 
-ProbeResult HttpProbe::Verdict(long status) {
+ProbeResult HttpProbe::Verdict(long status, const std::string& body,
+                               bool truncated) {
   bool status_ok = expect_status_.empty()
                        ? status >= 200 && status < 400
                        : std::find(expect_status_.begin(), expect_status_.end(),
@@ -329,11 +481,11 @@ ProbeResult HttpProbe::Verdict(long status) {
   if (!status_ok)
     return ProbeResult::Failure("status " + std::to_string(status));
   if (expect_body_) {
-    if (!expect_body_->Search(run_->body)) {
+    if (!expect_body_->Search(body)) {
       return ProbeResult::Failure(
-          run_->truncated ? "body did not match in the first " +
-                                std::to_string(max_body_bytes_) + " bytes"
-                          : "body did not match");
+          truncated ? "body did not match in the first " +
+                          std::to_string(max_body_bytes_) + " bytes"
+                    : "body did not match");
     }
   }
   return ProbeResult::Success("status " + std::to_string(status));

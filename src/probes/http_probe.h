@@ -1,13 +1,15 @@
-// The `http` probe: one HTTP(S) request through the shared CurlMulti, host
-// names resolved by c-ares (curl never resolves), verdict from the status
-// code and an optional body regex. https runs whose handshake happened (or
-// whose reused connection had one) report the earliest expiry of the peer's
-// certificate chain.
+// The `http` probe: one HTTP(S) request, host names resolved by c-ares,
+// verdict from the status code and an optional body regex. Plain http on a
+// fresh connection (the default) goes through HttpExchange, watchd's own
+// HTTP/1.1 client, at half libcurl's CPU; https, reused connections and URLs
+// with credentials go through the shared CurlMulti. https runs whose
+// handshake happened (or whose reused connection had one) report the
+// earliest expiry of the peer's certificate chain.
 //
 // Choices: redirects are not followed (a 3xx is the answer); proxies from
 // the environment are ignored; bodies are read up to max_body_bytes, beyond
-// which the transfer is cut and the verdict uses the prefix read; curl gives
-// up a little after the advisory timeout (kTimeout) in case nobody cancels.
+// which the transfer is cut and the verdict uses the prefix read; a run gives
+// up a little after the advisory timeout in case nobody cancels.
 #ifndef WATCHD_PROBES_HTTP_PROBE_H_
 #define WATCHD_PROBES_HTTP_PROBE_H_
 
@@ -21,6 +23,7 @@
 
 #include "config/config.h"
 #include "core/expect_regex.h"
+#include "net/http_exchange.h"
 #include "net/resolver.h"
 #include "probes/probe.h"
 
@@ -44,20 +47,33 @@ class HttpProbe : public Probe {
 
  private:
   struct Run;
+  struct LeanRun;
   struct SlistDeleter {
     void operator()(curl_slist* list) const { curl_slist_free_all(list); }
   };
   using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
   enum class Method { kGet, kHead, kPost, kCustom };
 
-  void ParseUrl();
+  using HeaderList = std::vector<std::pair<std::string, std::string>>;
+  // Also decides the path (lean_) and prepares the lean request.
+  void ParseUrl(const HttpProbeConfig& config);
+  // The request bytes of the lean path, built once.
+  std::string BuildRequest(const HeaderList& headers,
+                           const std::string& host_header,
+                           const std::string& target) const;
   void OnResolved(const ResolveAnswer& answer);
   void SetResolveList(const std::vector<std::string>& addresses);
+  void SetAddresses(const std::vector<std::string>& addresses);
   void StartTransfer();
+  void StartExchange();
+  void OnExchangeDone(HttpExchange::End end, std::string reason);
+  void OnBackstop();
+  // The allowance past the advisory timeout before a run gives up itself.
+  Duration BackstopLeft() const;
   void Configure(CURL* easy);
   void OnTransferDone(CURLcode code);
   ProbeResult Evaluate(CURL* easy, CURLcode code);
-  ProbeResult Verdict(long status);
+  ProbeResult Verdict(long status, const std::string& body, bool truncated);
   ProbeResult TransferError(CURL* easy, CURLcode code, long status);
   std::optional<double> CertExpiry(CURL* easy, long status);
   void Finish(ProbeResult result);
@@ -82,6 +98,11 @@ class HttpProbe : public Probe {
   std::string host_;  // a name to resolve; empty for IP literals
   long port_ = 0;
   std::string config_error_;  // non-empty: every run is this error
+  // Lean path (plain http, fresh connection): the request and the
+  // addresses to try, rebuilt only when the resolver's answer changes.
+  bool lean_ = false;
+  std::string request_;
+  std::vector<SocketAddress> addresses_;
 
   // CURLOPT_RESOLVE for host_, rebuilt only when the addresses change.
   std::vector<std::string> resolved_;
@@ -99,7 +120,8 @@ class HttpProbe : public Probe {
   std::optional<ProbeResult> early_result_;  // reached inside Resolve()
   Resolver::RequestId resolve_id_ = 0;
   std::optional<double> dns_seconds_;
-  std::unique_ptr<Run> run_;  // while curl has the request
+  std::unique_ptr<Run> run_;           // while curl has the request
+  std::unique_ptr<LeanRun> lean_run_;  // while HttpExchange has it
 };
 
 }  // namespace watchd

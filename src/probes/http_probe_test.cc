@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -268,21 +269,42 @@ TEST_F(HttpProbeTest, ClosedPortIsRefused) {
   EXPECT_FALSE(r.http_status.has_value());
 }
 
+// Open file descriptors of this process.
+int OpenFds() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
 TEST_F(HttpProbeTest, HangingServerRunsUntilCancelled) {
   StartServer();
-  HttpProbe probe(Config("/hang"), multi_.get(), resolver_.get());
-  bool called = false;
-  // A long timeout: the Check, not the probe, ends runs on time.
-  probe.Start(seconds(30), [&](ProbeResult) { called = true; });
-  RunFor(seconds(1));
-  EXPECT_FALSE(called);
-  EXPECT_EQ(multi_->in_flight(), 1u);
-  probe.Cancel();
-  EXPECT_EQ(multi_->in_flight(), 0u);
-  RunFor(milliseconds(500));
-  EXPECT_FALSE(called);
-  // The probe runs again after a cancel.
-  probe.Cancel();
+  // Both paths: the lean client (default) and curl (reused connections).
+  for (bool reuse : {false, true}) {
+    HttpProbeConfig c = Config("/hang");
+    c.reuse_connection = reuse;
+    HttpProbe probe(c, multi_.get(), resolver_.get());
+    int fds = OpenFds();
+    bool called = false;
+    // A long timeout: the Check, not the probe, ends runs on time.
+    probe.Start(seconds(30), [&](ProbeResult) { called = true; });
+    RunFor(seconds(1));
+    EXPECT_FALSE(called);
+    EXPECT_EQ(multi_->in_flight(), reuse ? 1u : 0u);
+    if (!reuse) {
+      EXPECT_EQ(OpenFds(), fds + 1) << "the connection is open";
+    }
+    probe.Cancel();
+    EXPECT_EQ(multi_->in_flight(), 0u);
+    if (!reuse) {
+      EXPECT_EQ(OpenFds(), fds) << "Cancel closes the connection";
+    }
+    RunFor(milliseconds(500));
+    EXPECT_FALSE(called);
+    probe.Cancel();
+  }
 }
 
 TEST_F(HttpProbeTest, DestroyingARunningProbeCancelsIt) {
@@ -513,6 +535,32 @@ TEST_F(HttpProbeTest, CancelDuringResolution) {
   close(fd);
 }
 
+TEST_F(HttpProbeTest, PlainHttpNeedsNoCurlHandle) {
+  StartServer();
+  HttpProbe probe(Config("/ok"), multi_.get(), resolver_.get());
+  EXPECT_EQ(Run(probe).outcome, ProbeOutcome::kSuccess);
+  EXPECT_EQ(multi_->idle_handles(), 0u) << "the lean client served the run";
+}
+
+TEST_F(HttpProbeTest, LeanRequestLooksLikeCurls) {
+  StartServer();
+  HttpProbeConfig c = Config("/echo-headers?a=1&b=2");
+  c.expect_body =
+      "^GET /echo-headers\\?a=1&b=2 HTTP/1.1\n"
+      "Host: 127.0.0.1:[0-9]+\n"
+      "User-Agent: watchd/[^\n]+\n"
+      "Accept: \\*/\\*\n"
+      "Connection: close\n";
+  ProbeResult r = RunConfig(c);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;
+  // A configured header replaces a default one; Connection stays "close".
+  c.headers = {{"User-Agent", "probe/1"}, {"Connection", "keep-alive"}};
+  c.expect_body =
+      "\nAccept: \\*/\\*\nConnection: close\nUser-Agent: probe/1\n\n";
+  r = RunConfig(c);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;
+}
+
 TEST_F(HttpProbeTest, Ipv6Literal) {
   StartServer({"--host", "::1"});
   ProbeResult r = RunConfig(Config("/ok", "[::1]"));
@@ -575,7 +623,9 @@ TEST_F(ConnectionCountTest, ReuseConnectionKeepsOne) {
 
 TEST_F(HttpProbeTest, RunsReuseOnePooledHandle) {
   StartServer();
-  HttpProbe probe(Config("/ok"), multi_.get(), resolver_.get());
+  HttpProbeConfig c = Config("/ok");
+  c.reuse_connection = true;  // curl's path; plain http uses no handle
+  HttpProbe probe(c, multi_.get(), resolver_.get());
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(Run(probe).outcome, ProbeOutcome::kSuccess);
   }

@@ -1,0 +1,191 @@
+#include "net/http_exchange.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event_loop.h"
+#include "net/http_response_parser.h"
+#include "tests/support/net.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/wait.h"
+
+namespace watchd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct Ended {
+  HttpExchange::End end;
+  std::string reason;
+};
+
+class HttpExchangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
+
+  void StartServer() {
+    port_ = testing::FreePort();
+    std::string ready = dir_.File("ready");
+    ASSERT_TRUE(server_.Start(
+        {"python3", testing::SourcePath("tests/servers/http_server.py"),
+         "--port", std::to_string(port_), "--ready-file", ready},
+        dir_.File("server.log")));
+    ASSERT_TRUE(testing::WaitFor(
+        [&] {
+          struct stat st;
+          return stat(ready.c_str(), &st) == 0;
+        },
+        milliseconds(15000)))
+        << testing::ReadFile(dir_.File("server.log"));
+  }
+
+  static SocketAddress Address(const std::string& ip, int port) {
+    SocketAddress a;
+    EXPECT_TRUE(a.Set(ip, port)) << ip;
+    return a;
+  }
+
+  static std::string Get(const std::string& path) {
+    return "GET " + path +
+           " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+  }
+
+  // Runs one exchange to its end (at most 20 s).
+  Ended Exchange(const std::vector<SocketAddress>& to,
+                 const std::string& request, HttpResponseParser* parser) {
+    std::optional<Ended> ended;
+    exchange_.Start(to.data(), to.size(), request, parser,
+                    [&](HttpExchange::End end, std::string reason) {
+                      ended = Ended{end, std::move(reason)};
+                    });
+    TimePoint deadline = loop_.Now() + seconds(20);
+    while (!ended && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
+    EXPECT_TRUE(ended.has_value()) << "exchange did not end";
+    EXPECT_FALSE(exchange_.busy());
+    return ended.value_or(Ended{HttpExchange::End::kLocal, "did not end"});
+  }
+
+  EventLoop loop_;
+  HttpExchange exchange_{&loop_};
+  testing::TempDir dir_;
+  testing::Subprocess server_;
+  int port_ = 0;
+};
+
+TEST(SocketAddressTest, ParsesLiteralsOnly) {
+  SocketAddress a;
+  EXPECT_TRUE(a.Set("127.0.0.1", 80));
+  EXPECT_EQ(a.storage.ss_family, AF_INET);
+  EXPECT_TRUE(a.Set("::1", 80));
+  EXPECT_EQ(a.storage.ss_family, AF_INET6);
+  EXPECT_FALSE(a.Set("localhost", 80));
+  EXPECT_FALSE(a.Set("[::1]", 80));
+}
+
+TEST_F(HttpExchangeTest, ReadsAResponse) {
+  StartServer();
+  HttpResponseParser parser(false, 1 << 20, true);
+  Ended e =
+      Exchange({Address("127.0.0.1", port_)}, Get("/status/503"), &parser);
+  EXPECT_EQ(e.end, HttpExchange::End::kResponse) << e.reason;
+  EXPECT_EQ(parser.state(), HttpResponseParser::State::kDone);
+  EXPECT_EQ(parser.status(), 503);
+  EXPECT_EQ(parser.body(), "status 503");
+  // The exchange is reusable.
+  HttpResponseParser again(false, 1 << 20, true);
+  e = Exchange({Address("127.0.0.1", port_)}, Get("/ok"), &again);
+  EXPECT_EQ(again.status(), 200);
+}
+
+TEST_F(HttpExchangeTest, ClosedPortIsRefused) {
+  int closed = testing::FreePort();
+  HttpResponseParser parser(false, 1 << 20, false);
+  Ended e = Exchange({Address("127.0.0.1", closed)}, Get("/"), &parser);
+  EXPECT_EQ(e.end, HttpExchange::End::kRemote);
+  EXPECT_EQ(e.reason, "connection refused");
+}
+
+TEST_F(HttpExchangeTest, TriesTheNextAddressWhenOneRefuses) {
+  StartServer();
+  int closed = testing::FreePort();
+  HttpResponseParser parser(false, 1 << 20, false);
+  Ended e =
+      Exchange({Address("127.0.0.1", closed), Address("127.0.0.1", port_)},
+               Get("/ok"), &parser);
+  EXPECT_EQ(e.end, HttpExchange::End::kResponse) << e.reason;
+  EXPECT_EQ(parser.status(), 200);
+}
+
+TEST_F(HttpExchangeTest, NoAddressIsALocalError) {
+  HttpResponseParser parser(false, 1 << 20, false);
+  Ended e = Exchange({}, Get("/"), &parser);
+  EXPECT_EQ(e.end, HttpExchange::End::kLocal);
+  EXPECT_EQ(e.reason, "no address to connect to");
+}
+
+TEST_F(HttpExchangeTest, ServerClosingWithoutAnswerIsAnEmptyReply) {
+  StartServer();
+  HttpResponseParser parser(false, 1 << 20, false);
+  Ended e = Exchange({Address("127.0.0.1", port_)}, Get("/close"), &parser);
+  EXPECT_EQ(e.end, HttpExchange::End::kResponse);
+  EXPECT_EQ(parser.state(), HttpResponseParser::State::kError);
+  EXPECT_EQ(parser.error(), "empty reply");
+}
+
+TEST_F(HttpExchangeTest, HangingServerKeepsTheExchangeUntilCancelled) {
+  StartServer();
+  HttpResponseParser parser(false, 1 << 20, false);
+  std::vector<SocketAddress> to = {Address("127.0.0.1", port_)};
+  std::string request = Get("/hang");
+  bool ended = false;
+  exchange_.Start(to.data(), to.size(), request, &parser,
+                  [&](HttpExchange::End, std::string) { ended = true; });
+  // The request is sent once connected; then the wait is for the answer.
+  TimePoint deadline = loop_.Now() + seconds(20);
+  while (std::string(exchange_.Phase()) != "waiting for response" &&
+         loop_.Now() < deadline) {
+    loop_.RunOnce(milliseconds(50));
+  }
+  EXPECT_STREQ(exchange_.Phase(), "waiting for response");
+  EXPECT_TRUE(exchange_.busy());
+  exchange_.Cancel();
+  EXPECT_FALSE(exchange_.busy());
+  for (int i = 0; i < 5; ++i) loop_.RunOnce(milliseconds(20));
+  EXPECT_FALSE(ended);
+}
+
+TEST_F(HttpExchangeTest, LargeBodyIsCutAtTheBound) {
+  StartServer();
+  HttpResponseParser parser(false, 100 * 1024, true);
+  Ended e = Exchange({Address("127.0.0.1", port_)}, Get("/big"), &parser);
+  EXPECT_EQ(e.end, HttpExchange::End::kResponse) << e.reason;
+  EXPECT_EQ(parser.state(), HttpResponseParser::State::kTruncated);
+  EXPECT_EQ(parser.body().size(), 100u * 1024);
+}
+
+TEST_F(HttpExchangeTest, Ipv6Loopback) {
+  int port = testing::FreePort();
+  std::string ready = dir_.File("ready6");
+  ASSERT_TRUE(server_.Start(
+      {"python3", testing::SourcePath("tests/servers/http_server.py"), "--port",
+       std::to_string(port), "--host", "::1", "--ready-file", ready},
+      dir_.File("server6.log")));
+  struct stat st;
+  ASSERT_TRUE(testing::WaitFor([&] { return stat(ready.c_str(), &st) == 0; },
+                               milliseconds(15000)))
+      << testing::ReadFile(dir_.File("server6.log"));
+  HttpResponseParser parser(false, 1 << 20, true);
+  Ended e = Exchange({Address("::1", port)}, Get("/ok"), &parser);
+  EXPECT_EQ(e.end, HttpExchange::End::kResponse) << e.reason;
+  EXPECT_EQ(parser.status(), 200);
+}
+
+}  // namespace
+}  // namespace watchd
