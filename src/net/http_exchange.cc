@@ -55,17 +55,15 @@ std::string ConnectReason(int err) {
 
 bool SocketAddress::Set(const std::string& ip, int port) {
   storage = {};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-  if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, ip.c_str(), &storage.v4.sin_addr) == 1) {
+    storage.v4.sin_family = AF_INET;
+    storage.v4.sin_port = htons(static_cast<uint16_t>(port));
     length = sizeof(sockaddr_in);
     return true;
   }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-  if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET6, ip.c_str(), &storage.v6.sin6_addr) == 1) {
+    storage.v6.sin6_family = AF_INET6;
+    storage.v6.sin6_port = htons(static_cast<uint16_t>(port));
     length = sizeof(sockaddr_in6);
     return true;
   }
@@ -103,8 +101,8 @@ const char* HttpExchange::Phase() const {
 void HttpExchange::Connect() {
   const SocketAddress& to = addresses_[current_];
   sent_ = 0;
-  fd_ = socket(to.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-               0);
+  fd_ = socket(to.storage.any.sa_family,
+               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
     int err = errno;
     Finish(End::kLocal, IsLocal(err) ? ConnectReason(err)

@@ -82,9 +82,9 @@ class HttpExchangeTest : public ::testing::Test {
 TEST(SocketAddressTest, ParsesLiteralsOnly) {
   SocketAddress a;
   EXPECT_TRUE(a.Set("127.0.0.1", 80));
-  EXPECT_EQ(a.storage.ss_family, AF_INET);
+  EXPECT_EQ(a.storage.any.sa_family, AF_INET);
   EXPECT_TRUE(a.Set("::1", 80));
-  EXPECT_EQ(a.storage.ss_family, AF_INET6);
+  EXPECT_EQ(a.storage.any.sa_family, AF_INET6);
   EXPECT_FALSE(a.Set("localhost", 80));
   EXPECT_FALSE(a.Set("[::1]", 80));
 }

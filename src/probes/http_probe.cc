@@ -81,21 +81,16 @@ HttpProbe::HttpProbe(const HttpProbeConfig& config, CurlMulti* multi,
                      Resolver* resolver)
     : multi_(multi),
       resolver_(resolver),
-      url_(config.url),
-      body_(config.body),
-      expect_status_(config.expect_status),
-      reuse_connection_(config.reuse_connection),
-      tls_verify_(config.tls_verify),
-      ca_file_(config.ca_file),
-      max_body_bytes_(config.max_body_bytes) {
-  method_name_ = config.method;
-  std::transform(method_name_.begin(), method_name_.end(), method_name_.begin(),
+      max_body_bytes_(config.max_body_bytes),
+      expect_status_(config.expect_status) {
+  std::string method = config.method;
+  std::transform(method.begin(), method.end(), method.begin(),
                  [](unsigned char c) { return std::toupper(c); });
-  if (method_name_ == "GET") {
+  if (method == "GET") {
     method_ = Method::kGet;
-  } else if (method_name_ == "HEAD") {
+  } else if (method == "HEAD") {
     method_ = Method::kHead;
-  } else if (method_name_ == "POST") {
+  } else if (method == "POST") {
     method_ = Method::kPost;
   } else {
     method_ = Method::kCustom;
@@ -106,10 +101,17 @@ HttpProbe::HttpProbe(const HttpProbeConfig& config, CurlMulti* multi,
       config_error_ = "bad expect_body: " + matcher.status().message();
       return;
     }
-    expect_body_.emplace(std::move(matcher).value());
+    expect_body_ = std::make_unique<ExpectRegex>(std::move(matcher).value());
   }
-  ParseUrl(config);
-  if (lean_) return;
+  ParseUrl(config, method);
+  if (lean_ || !config_error_.empty()) return;
+  curl_ = std::make_unique<CurlSettings>();
+  curl_->url = config.url;
+  curl_->method_name = method;
+  curl_->body = config.body;
+  curl_->reuse_connection = config.reuse_connection;
+  curl_->tls_verify = config.tls_verify;
+  curl_->ca_file = config.ca_file;
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : config.headers) {
     // "Name;" is curl's way to send a header with an empty value.
@@ -122,12 +124,13 @@ HttpProbe::HttpProbe(const HttpProbeConfig& config, CurlMulti* multi,
     }
     headers = appended;
   }
-  headers_.reset(headers);
+  curl_->headers.reset(headers);
 }
 
 HttpProbe::~HttpProbe() { Cancel(); }
 
-void HttpProbe::ParseUrl(const HttpProbeConfig& config) {
+void HttpProbe::ParseUrl(const HttpProbeConfig& config,
+                         const std::string& method) {
   CURLU* u = curl_url();
   if (u == nullptr) {
     config_error_ = "out of memory";
@@ -136,7 +139,7 @@ void HttpProbe::ParseUrl(const HttpProbeConfig& config) {
   char* scheme = nullptr;
   char* host = nullptr;
   char* port = nullptr;
-  CURLUcode rc = curl_url_set(u, CURLUPART_URL, url_.c_str(), 0);
+  CURLUcode rc = curl_url_set(u, CURLUPART_URL, config.url.c_str(), 0);
   if (rc == CURLUE_OK) rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
   if (rc == CURLUE_OK) rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
   if (rc == CURLUE_OK) {
@@ -158,7 +161,7 @@ void HttpProbe::ParseUrl(const HttpProbeConfig& config) {
     char* user = nullptr;
     bool credentials = curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK;
     curl_free(user);
-    if (!https_ && !reuse_connection_ && !credentials) {
+    if (!https_ && !config.reuse_connection && !credentials) {
       lean_ = true;
       // Host carries the port only when the URL names one, as curl does.
       char* explicit_port = nullptr;
@@ -179,7 +182,7 @@ void HttpProbe::ParseUrl(const HttpProbeConfig& config) {
       }
       curl_free(path);
       curl_free(query);
-      request_ = BuildRequest(config.headers, host_header, target);
+      request_ = BuildRequest(config, method, host_header, target);
       if (host_.empty()) SetAddresses({h});
     }
   }
@@ -189,15 +192,18 @@ void HttpProbe::ParseUrl(const HttpProbeConfig& config) {
   curl_url_cleanup(u);
 }
 
-std::string HttpProbe::BuildRequest(const HeaderList& headers,
+std::string HttpProbe::BuildRequest(const HttpProbeConfig& config,
+                                    const std::string& method,
                                     const std::string& host_header,
                                     const std::string& target) const {
+  const auto& headers = config.headers;
+  const auto& body = config.body;
   auto configured = [&](std::string_view name) {
     return std::any_of(headers.begin(), headers.end(), [&](const auto& h) {
       return EqualsNoCase(h.first, name);
     });
   };
-  std::string r = method_name_ + " " + target + " HTTP/1.1\r\n";
+  std::string r = method + " " + target + " HTTP/1.1\r\n";
   // Defaults first, each replaced by a configured header of the same name.
   if (!configured("Host")) r += "Host: " + host_header + "\r\n";
   if (!configured("User-Agent"))
@@ -205,10 +211,9 @@ std::string HttpProbe::BuildRequest(const HeaderList& headers,
   if (!configured("Accept")) r += "Accept: */*\r\n";
   // A fresh connection per run: the server may close it once it answered.
   r += "Connection: close\r\n";
-  bool has_body = body_.has_value() || method_ == Method::kPost;
+  bool has_body = body.has_value() || method_ == Method::kPost;
   if (has_body) {
-    r +=
-        "Content-Length: " + std::to_string(body_ ? body_->size() : 0) + "\r\n";
+    r += "Content-Length: " + std::to_string(body ? body->size() : 0) + "\r\n";
     if (!configured("Content-Type")) {
       r += "Content-Type: application/x-www-form-urlencoded\r\n";
     }
@@ -221,7 +226,7 @@ std::string HttpProbe::BuildRequest(const HeaderList& headers,
     r += name + ": " + value + "\r\n";
   }
   r += "\r\n";
-  if (body_) r += *body_;
+  if (body) r += *body;
   return r;
 }
 
@@ -305,7 +310,7 @@ void HttpProbe::OnResolved(const ResolveAnswer& answer) {
 }
 
 void HttpProbe::SetResolveList(const std::vector<std::string>& addresses) {
-  if (resolve_list_ && addresses == resolved_) return;
+  if (curl_->resolve_list && addresses == resolved_) return;
   // "host:port:addr[,addr]", IPv6 in brackets; curl tries them in order.
   std::string entry = host_ + ":" + std::to_string(port_) + ":";
   for (size_t i = 0; i < addresses.size(); ++i) {
@@ -313,15 +318,14 @@ void HttpProbe::SetResolveList(const std::vector<std::string>& addresses) {
     bool v6 = addresses[i].find(':') != std::string::npos;
     entry += v6 ? "[" + addresses[i] + "]" : addresses[i];
   }
-  resolve_list_.reset(curl_slist_append(nullptr, entry.c_str()));
-  resolved_ = resolve_list_ ? addresses : std::vector<std::string>();
+  curl_->resolve_list.reset(curl_slist_append(nullptr, entry.c_str()));
+  resolved_ = curl_->resolve_list ? addresses : std::vector<std::string>();
 }
 
 void HttpProbe::StartExchange() {
   EventLoop* loop = multi_->loop();
-  lean_run_ =
-      std::make_unique<LeanRun>(loop, method_ == Method::kHead, max_body_bytes_,
-                                expect_body_.has_value());
+  lean_run_ = std::make_unique<LeanRun>(
+      loop, method_ == Method::kHead, max_body_bytes_, expect_body_ != nullptr);
   lean_run_->backstop.set_callback([this] { OnBackstop(); });
   loop->ScheduleAfter(&lean_run_->backstop, BackstopLeft());
   LeanRun* run = lean_run_.get();
@@ -369,7 +373,7 @@ Duration HttpProbe::BackstopLeft() const {
 }
 
 void HttpProbe::StartTransfer() {
-  if (!host_.empty() && !resolve_list_) {
+  if (!host_.empty() && !curl_->resolve_list) {
     Finish(ProbeResult::Error("out of memory"));
     return;
   }
@@ -391,7 +395,7 @@ void HttpProbe::StartTransfer() {
 }
 
 void HttpProbe::Configure(CURL* easy) {
-  curl_easy_setopt(easy, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(easy, CURLOPT_URL, curl_->url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, kUserAgent);
   // Health checks go straight to the service, whatever http_proxy says
@@ -400,32 +404,38 @@ void HttpProbe::Configure(CURL* easy) {
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, run_->error);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpProbe::OnBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
-  if (resolve_list_)
-    curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_list_.get());
-  if (headers_) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_.get());
+  if (curl_->resolve_list) {
+    curl_easy_setopt(easy, CURLOPT_RESOLVE, curl_->resolve_list.get());
+  }
+  if (curl_->headers) {
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, curl_->headers.get());
+  }
+  const std::optional<std::string>& body = curl_->body;
   if (method_ == Method::kHead) {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  } else if (body_ || method_ == Method::kPost) {
-    // Not copied by curl: body_ lives as long as the probe.
+  } else if (body || method_ == Method::kPost) {
+    // Not copied by curl: the body lives as long as the probe.
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(body_ ? body_->size() : 0));
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body_ ? body_->c_str() : "");
+                     static_cast<curl_off_t>(body ? body->size() : 0));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body ? body->c_str() : "");
     if (method_ != Method::kPost) {
-      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method_name_.c_str());
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, curl_->method_name.c_str());
     }
   } else if (method_ == Method::kCustom) {
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method_name_.c_str());
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, curl_->method_name.c_str());
   }
-  if (!reuse_connection_) {
+  if (!curl_->reuse_connection) {
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
   }
   if (https_) {
-    if (!tls_verify_) {
+    if (!curl_->tls_verify) {
       curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (ca_file_) curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file_->c_str());
+    if (curl_->ca_file) {
+      curl_easy_setopt(easy, CURLOPT_CAINFO, curl_->ca_file->c_str());
+    }
     // Costly (curl formats the whole chain), so only where it is used.
     curl_easy_setopt(easy, CURLOPT_CERTINFO, 1L);
   }
@@ -576,7 +586,7 @@ std::optional<double> HttpProbe::CertExpiry(CURL* easy, long status) {
   curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken);
   if (connects == 0) {
     // An answer on a reused connection: its handshake was an earlier run's.
-    return status > 0 ? cert_expiry_ : std::nullopt;
+    return status > 0 ? curl_->cert_expiry : std::nullopt;
   }
   if (handshaken == 0) return std::nullopt;
   curl_certinfo* info = nullptr;
@@ -593,13 +603,13 @@ std::optional<double> HttpProbe::CertExpiry(CURL* easy, long status) {
       if (t && (!earliest || *t < *earliest)) earliest = t;
     }
   }
-  cert_expiry_ = earliest;
+  curl_->cert_expiry = earliest;
   return earliest;
 }
 
 void HttpProbe::Finish(ProbeResult result) {
   if (in_resolve_call_) {
-    early_result_ = std::move(result);
+    early_result_ = std::make_unique<ProbeResult>(std::move(result));
     return;
   }
   if (dns_seconds_) result.dns_lookup_seconds = dns_seconds_;

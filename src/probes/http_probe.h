@@ -54,11 +54,11 @@ class HttpProbe : public Probe {
   using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
   enum class Method { kGet, kHead, kPost, kCustom };
 
-  using HeaderList = std::vector<std::pair<std::string, std::string>>;
   // Also decides the path (lean_) and prepares the lean request.
-  void ParseUrl(const HttpProbeConfig& config);
+  void ParseUrl(const HttpProbeConfig& config, const std::string& method);
   // The request bytes of the lean path, built once.
-  std::string BuildRequest(const HeaderList& headers,
+  std::string BuildRequest(const HttpProbeConfig& config,
+                           const std::string& method,
                            const std::string& host_header,
                            const std::string& target) const;
   void OnResolved(const ResolveAnswer& answer);
@@ -82,34 +82,38 @@ class HttpProbe : public Probe {
   CurlMulti* multi_;
   Resolver* resolver_;
 
-  // From the configuration, fixed for the probe's life.
-  std::string url_;
+  // From the configuration, fixed for the probe's life. Kept small: one
+  // probe per check, and 10,000 checks must fit in a few tens of MiB.
   Method method_ = Method::kGet;
-  std::string method_name_;
-  std::optional<std::string> body_;
-  std::vector<int> expect_status_;
-  std::optional<ExpectRegex> expect_body_;
-  Slist headers_;
-  bool reuse_connection_;
-  bool tls_verify_;
-  std::optional<std::string> ca_file_;
-  uint64_t max_body_bytes_;
   bool https_ = false;
-  std::string host_;  // a name to resolve; empty for IP literals
+  bool lean_ = false;  // plain http on a fresh connection: HttpExchange
   long port_ = 0;
+  uint64_t max_body_bytes_;
+  std::vector<int> expect_status_;
+  std::unique_ptr<ExpectRegex> expect_body_;
+  std::string host_;          // a name to resolve; empty for IP literals
   std::string config_error_;  // non-empty: every run is this error
-  // Lean path (plain http, fresh connection): the request and the
-  // addresses to try, rebuilt only when the resolver's answer changes.
-  bool lean_ = false;
+  // Lean path: the request bytes, and the addresses to try (rebuilt only
+  // when the resolver's answer changes).
   std::string request_;
   std::vector<SocketAddress> addresses_;
-
-  // CURLOPT_RESOLVE for host_, rebuilt only when the addresses change.
+  // The resolver's last answer for host_.
   std::vector<std::string> resolved_;
-  Slist resolve_list_;
-  // Expiry seen at the last handshake, reported again by runs that reuse
-  // its connection.
-  std::optional<double> cert_expiry_;
+  // Only on curl's path.
+  struct CurlSettings {
+    std::string url;
+    std::string method_name;
+    std::optional<std::string> body;
+    Slist headers;
+    bool reuse_connection = false;
+    bool tls_verify = true;
+    std::optional<std::string> ca_file;
+    Slist resolve_list;  // CURLOPT_RESOLVE for host_
+    // Expiry seen at the last handshake, reported again by runs that reuse
+    // its connection.
+    std::optional<double> cert_expiry;
+  };
+  std::unique_ptr<CurlSettings> curl_;
 
   // The run in flight.
   DoneCallback done_;
@@ -117,7 +121,7 @@ class HttpProbe : public Probe {
   TimePoint deadline_;
   bool resolving_ = false;
   bool in_resolve_call_ = false;
-  std::optional<ProbeResult> early_result_;  // reached inside Resolve()
+  std::unique_ptr<ProbeResult> early_result_;  // reached inside Resolve()
   Resolver::RequestId resolve_id_ = 0;
   std::optional<double> dns_seconds_;
   std::unique_ptr<Run> run_;           // while curl has the request
