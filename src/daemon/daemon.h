@@ -40,6 +40,7 @@ class Daemon {
   void NotifyWatchdog();
   Status BuildServices();
 
+  // After Init only its daemon settings are kept (see BuildServices).
   Config config_;
   std::string config_path_;
   EventLoop loop_;
