@@ -117,12 +117,35 @@ void EventLoop::OnSignalReadable() {
   }
 }
 
+int EventLoop::Wait(std::optional<Duration> wait) {
+  const int max_events = static_cast<int>(events_.size());
+  // epoll_pwait2 sleeps to the nanosecond: epoll_wait's whole milliseconds,
+  // rounded up, would make every timer up to 1 ms late.
+  if (!no_pwait2_) {
+    timespec ts{};
+    if (wait) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*wait);
+      ts.tv_sec = static_cast<time_t>(ns.count() / 1000000000);
+      ts.tv_nsec = static_cast<long>(ns.count() % 1000000000);
+    }
+    int n = epoll_pwait2(epoll_fd_, events_.data(), max_events,
+                         wait ? &ts : nullptr, nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    no_pwait2_ = true;  // a kernel before 5.11, or a seccomp filter
+  }
+  int timeout_ms =
+      wait ? static_cast<int>(
+                 std::chrono::ceil<std::chrono::milliseconds>(*wait).count())
+           : -1;
+  return epoll_wait(epoll_fd_, events_.data(), max_events, timeout_ms);
+}
+
 void EventLoop::RunTimers() { wheel_.Advance(TickOf(clock_->Now())); }
 
 int EventLoop::RunOnce(std::optional<Duration> max_wait) {
   RunTimers();
-  // How long until the next timer, rounded up to whole milliseconds.
-  int timeout_ms = -1;
+  // How long until the next timer; none: until I/O.
+  std::optional<Duration> wait;
   if (auto ticks = wheel_.TicksUntilNext()) {
     // Far timers (or far cascade points) need no exact wait: waking once an
     // hour and asking again costs nothing and keeps the arithmetic in range.
@@ -130,21 +153,12 @@ int EventLoop::RunOnce(std::optional<Duration> max_wait) {
     TimePoint due =
         epoch_ + std::chrono::milliseconds(wheel_.now() +
                                            std::min(*ticks, kMaxWaitTicks));
-    Duration left = due - clock_->Now();
-    timeout_ms =
-        left <= Duration::zero()
-            ? 0
-            : static_cast<int>(
-                  std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    wait = std::max(Duration::zero(), due - clock_->Now());
   }
-  if (max_wait) {
-    int cap = static_cast<int>(
-        std::chrono::ceil<std::chrono::milliseconds>(*max_wait).count());
-    if (cap < 0) cap = 0;
-    if (timeout_ms < 0 || cap < timeout_ms) timeout_ms = cap;
+  if (max_wait && (!wait || *max_wait < *wait)) {
+    wait = std::max(Duration::zero(), *max_wait);
   }
-  int n = epoll_wait(epoll_fd_, events_.data(),
-                     static_cast<int>(events_.size()), timeout_ms);
+  int n = Wait(wait);
   int ran = 0;
   if (n < 0 && errno != EINTR) n = 0;
   for (int i = 0; i < n; ++i) {

@@ -73,6 +73,8 @@ class EventLoop {
 
   uint64_t TickOf(TimePoint t) const;  // ms since epoch_, rounded down
   void RunTimers();
+  // epoll for up to `wait` (nullopt: until I/O); returns epoll's count.
+  int Wait(std::optional<Duration> wait);
   void OnSignalReadable();
 
   Clock* clock_;
@@ -87,6 +89,7 @@ class EventLoop {
   std::vector<Watcher> fds_;
   std::vector<epoll_event> events_;
   bool stopped_ = false;
+  bool no_pwait2_ = false;
 };
 
 }  // namespace watchd
