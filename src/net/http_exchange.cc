@@ -1,8 +1,6 @@
 #include "net/http_exchange.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -29,47 +27,25 @@ bool IsLocal(int err) {
          err == ENOMEM || err == ENOBUFS || err == EAFNOSUPPORT;
 }
 
-// The same words as the libcurl path, so a check reads the same either way.
+// The words of the libcurl path, so a check reads the same either way.
 std::string ConnectReason(int err) {
   switch (err) {
     case ECONNREFUSED:
-      return "connection refused";
     case EHOSTUNREACH:
-      return "host unreachable";
     case ENETUNREACH:
-      return "network unreachable";
     case EMFILE:
     case ENFILE:
-      return "out of file descriptors";
     case EADDRNOTAVAIL:
-      return "no free local port";
     case ECONNRESET:
+      return SocketErrorReason(err);
     case EPIPE:
-      return "connection reset";
+      return SocketErrorReason(ECONNRESET);
     default:
-      return std::string("could not connect: ") + strerror(err);
+      return "could not connect: " + SocketErrorReason(err);
   }
 }
 
 }  // namespace
-
-bool SocketAddress::Set(const std::string& ip, int port) {
-  storage = {};
-  if (inet_pton(AF_INET, ip.c_str(), &storage.v4.sin_addr) == 1) {
-    storage.v4.sin_family = AF_INET;
-    storage.v4.sin_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in);
-    return true;
-  }
-  if (inet_pton(AF_INET6, ip.c_str(), &storage.v6.sin6_addr) == 1) {
-    storage.v6.sin6_family = AF_INET6;
-    storage.v6.sin6_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in6);
-    return true;
-  }
-  length = 0;
-  return false;
-}
 
 void HttpExchange::Start(const SocketAddress* addresses, size_t count,
                          std::string_view request, HttpResponseParser* parser,
@@ -101,8 +77,7 @@ const char* HttpExchange::Phase() const {
 void HttpExchange::Connect() {
   const SocketAddress& to = addresses_[current_];
   sent_ = 0;
-  fd_ = socket(to.storage.any.sa_family,
-               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  fd_ = socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
     int err = errno;
     Finish(End::kLocal, IsLocal(err) ? ConnectReason(err)

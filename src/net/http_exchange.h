@@ -6,31 +6,17 @@
 #ifndef WATCHD_NET_HTTP_EXCHANGE_H_
 #define WATCHD_NET_HTTP_EXCHANGE_H_
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
 
+#include "net/socket_address.h"
+
 namespace watchd {
 
 class EventLoop;
 class HttpResponseParser;
-
-struct SocketAddress {
-  // Not sockaddr_storage (128 bytes): a probe keeps one per address.
-  union {
-    sockaddr any;
-    sockaddr_in v4;
-    sockaddr_in6 v6;
-  } storage{};
-  socklen_t length = 0;
-
-  // From an IPv4 or IPv6 literal (no brackets); false when it is neither.
-  bool Set(const std::string& ip, int port);
-};
 
 class HttpExchange {
  public:

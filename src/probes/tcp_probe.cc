@@ -1,6 +1,5 @@
 #include "probes/tcp_probe.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -9,57 +8,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/event_loop.h"
+#include "net/socket_address.h"
 
 namespace watchd {
-namespace {
-
-std::string ErrnoReason(int err) {
-  switch (err) {
-    case ECONNREFUSED:
-      return "connection refused";
-    case ECONNRESET:
-      return "connection reset";
-    case ETIMEDOUT:
-      return "connection timed out";
-    case EHOSTUNREACH:
-      return "host unreachable";
-    case ENETUNREACH:
-      return "network unreachable";
-    case EPIPE:
-      return "connection closed by peer";
-    default: {
-      std::string text = strerror(err);
-      if (!text.empty()) text[0] = static_cast<char>(std::tolower(text[0]));
-      return text;
-    }
-  }
-}
-
-// Fills *addr for ip:port; returns its family, or -1 for a bad address.
-int SocketAddress(const std::string& ip, int port, sockaddr_storage* addr,
-                  socklen_t* len) {
-  *addr = {};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(addr);
-  if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    *len = sizeof(sockaddr_in);
-    return AF_INET;
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(addr);
-  if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    *len = sizeof(sockaddr_in6);
-    return AF_INET6;
-  }
-  return -1;
-}
-
-}  // namespace
 
 TcpProbe::TcpProbe(const TcpProbeConfig& config, EventLoop* loop,
                    Resolver* resolver)
@@ -118,10 +71,9 @@ void TcpProbe::OnResolved(const ResolveAnswer& answer) {
 void TcpProbe::ConnectNext() {
   while (next_address_ < addresses_.size()) {
     const std::string& ip = addresses_[next_address_++];
-    sockaddr_storage addr;
-    socklen_t len = 0;
-    const int family = SocketAddress(ip, config_.port, &addr, &len);
-    if (family < 0) continue;
+    SocketAddress addr;
+    if (!addr.Set(ip, config_.port)) continue;
+    const int family = addr.family();
     peer_ = (family == AF_INET6 ? "[" + ip + "]" : ip) + ":" +
             std::to_string(config_.port);
     fd_ = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -129,7 +81,7 @@ void TcpProbe::ConnectNext() {
       Finish(ProbeResult::Error(std::string("socket: ") + strerror(errno)));
       return;
     }
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0) {
+    if (connect(fd_, &addr.storage.any, addr.length) == 0) {
       OnConnected();
       return;
     }
@@ -139,7 +91,7 @@ void TcpProbe::ConnectNext() {
       Finish(ProbeResult::Error("cannot watch socket"));
       return;
     }
-    if (first_error_.empty()) first_error_ = ErrnoReason(errno);
+    if (first_error_.empty()) first_error_ = SocketErrorReason(errno);
     CloseSocket();
   }
   Finish(ProbeResult::Failure(
@@ -157,7 +109,7 @@ void TcpProbe::OnReady(uint32_t events) {
         OnConnected();
         return;
       }
-      if (first_error_.empty()) first_error_ = ErrnoReason(err);
+      if (first_error_.empty()) first_error_ = SocketErrorReason(err);
       CloseSocket();
       ConnectNext();
       return;
@@ -196,8 +148,8 @@ void TcpProbe::Send() {
         Finish(ProbeResult::Error("cannot watch socket"));
       return;
     } else if (errno != EINTR) {
-      Finish(
-          ProbeResult::Failure("send to " + peer_ + ": " + ErrnoReason(errno)));
+      Finish(ProbeResult::Failure("send to " + peer_ + ": " +
+                                  SocketErrorReason(errno)));
       return;
     }
   }
@@ -233,7 +185,7 @@ void TcpProbe::Receive() {
       return;
     } else if (errno != EINTR) {
       Finish(ProbeResult::Failure(NotFound() + " in response (" +
-                                  ErrnoReason(errno) + ")"));
+                                  SocketErrorReason(errno) + ")"));
       return;
     }
   }
