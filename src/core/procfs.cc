@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cstdlib>
 
 namespace watchd {
@@ -45,13 +44,20 @@ ssize_t ReadSmall(const char* path, char* buf, size_t size) {
 }
 
 // Reads ROOT/PID/NAME into buf (see ReadSmall); the path is built on the
-// stack, sparing an allocation per read.
+// stack, sparing an allocation and a printf per read.
 ssize_t ReadProcFile(const std::string& root, pid_t pid, const char* name,
                      char* buf, size_t size) {
   char path[PATH_MAX];
-  int len = snprintf(path, sizeof(path), "%s/%d/%s", root.c_str(),
-                     static_cast<int>(pid), name);
-  if (len < 0 || static_cast<size_t>(len) >= sizeof(path)) return -1;
+  char* const last = path + sizeof(path) - 1;
+  const size_t name_len = strlen(name);
+  // Room for the root, "/", 10 digits, "/" and the name.
+  if (root.size() + name_len + 12 > sizeof(path) - 1) return -1;
+  char* at = std::copy(root.begin(), root.end(), path);
+  *at++ = '/';
+  at = std::to_chars(at, last, pid).ptr;
+  *at++ = '/';
+  at = std::copy(name, name + name_len, at);
+  *at = '\0';
   return ReadSmall(path, buf, size);
 }
 

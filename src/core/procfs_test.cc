@@ -27,11 +27,19 @@ TEST(ProcfsTest, ParsesCommWithSpacesAndParentheses) {
   EXPECT_EQ(st->state, 'S');
   EXPECT_EQ(st->ppid, 1);
   EXPECT_EQ(st->start_time, 987654u);
+  EXPECT_EQ(st->rss_bytes, 200u * static_cast<uint64_t>(getpagesize()));
 }
 
 TEST(ProcfsTest, RejectsTruncatedStat) {
   EXPECT_FALSE(ParseProcStat("12 (x) S 1 2").ok());
   EXPECT_FALSE(ParseProcStat("garbage").ok());
+  // Up to the start time but not the RSS.
+  EXPECT_FALSE(ParseProcStat("1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 "
+                             "987654 1000")
+                   .ok());
+  EXPECT_FALSE(ParseProcStat("x (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 "
+                             "987654 1000 200")
+                   .ok());
 }
 
 TEST(ProcfsTest, ReadsOwnProcess) {
@@ -44,6 +52,12 @@ TEST(ProcfsTest, ReadsOwnProcess) {
   auto rss = ReadRssBytes(getpid());
   ASSERT_TRUE(rss.ok());
   EXPECT_GT(*rss, 100u * 1024);
+  // The same counter as statm's (give or take pages touched in between).
+  EXPECT_GT(st->rss_bytes, *rss / 2);
+  EXPECT_LT(st->rss_bytes, *rss * 2);
+  const double up = ProcessUptimeSeconds(st->start_time);
+  EXPECT_GE(up, 0);
+  EXPECT_LT(up, 24 * 3600.0);
 }
 
 TEST(ProcfsTest, MissingProcessIsAnError) {
@@ -103,6 +117,29 @@ TEST(ProcfsTest, PidfileValidation) {
     testing::WriteFile(p, bad);
     EXPECT_FALSE(ReadPidfile(p).ok()) << bad;
   }
+}
+
+TEST(ProcfsTest, StampedPidfileDescribesTheFileRead) {
+  testing::TempDir dir;
+  const std::string p = dir.File("x.pid");
+  testing::WriteFile(p, "4242\n");
+  auto first = ReadStampedPidfile(p);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->pid, 4242);
+  EXPECT_EQ(first->stamp.size, 5);
+  auto stamp = StampFile(p);
+  ASSERT_TRUE(stamp.ok());
+  EXPECT_EQ(*stamp, first->stamp);
+  // Rewriting changes the stamp (at least its size and ctime here).
+  testing::WriteFile(p, "424242\n");
+  auto second = ReadStampedPidfile(p);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->pid, 424242);
+  EXPECT_FALSE(second->stamp == first->stamp);
+  EXPECT_FALSE(StampFile(dir.File("missing.pid")).ok());
+  // Too big for a pidfile.
+  testing::WriteFile(p, std::string(8192, '1'));
+  EXPECT_FALSE(ReadStampedPidfile(p).ok());
 }
 
 }  // namespace

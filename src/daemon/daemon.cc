@@ -82,41 +82,47 @@ Status Daemon::BuildServices() {
     }
     supervisors_[name] = std::move(supervisor).value();
   }
+  // Dependencies are wired after every service exists; the configs are
+  // moved into their services, so their names are kept aside here.
   std::map<std::string, Service*> by_name;
-  for (const ServiceConfig& config : config_.services) {
+  std::vector<std::pair<Service*, std::vector<std::string>>> depends;
+  for (ServiceConfig& config : config_.services) {
     Supervisor* supervisor = nullptr;
     if (config.supervisor)
       supervisor = supervisors_.at(*config.supervisor).get();
     service_reporters_.push_back(
         std::make_unique<ServiceReporter>(metrics_.get(), config.name));
-    services_.push_back(std::make_unique<Service>(
-        config, supervisor, &loop_, &random_, service_reporters_.back().get()));
+    std::vector<CheckConfig> checks = std::move(config.checks);
+    std::vector<std::string> depends_on = config.depends_on;
+    services_.push_back(
+        std::make_unique<Service>(std::move(config), supervisor, &loop_,
+                                  &random_, service_reporters_.back().get()));
     Service* service = services_.back().get();
-    by_name[config.name] = service;
+    by_name[service->name()] = service;
+    depends.emplace_back(service, std::move(depends_on));
     ProbeEnv env{&loop_, curl_.get(), resolvers_.get(), service};
-    for (const CheckConfig& check : config.checks) {
+    for (const CheckConfig& check : checks) {
       auto probe = MakeProbe(check.probe, env);
       if (!probe.ok()) {
-        return Status::Error(
-            check.location.file + ":" + std::to_string(check.location.line) +
-            ":" + std::to_string(check.location.column) + ": check " +
-            config.name + "/" + check.name + ": " + probe.status().message());
+        return Status::Error(check.location.file + ":" +
+                             std::to_string(check.location.line) + ":" +
+                             std::to_string(check.location.column) +
+                             ": check " + service->name() + "/" + check.name +
+                             ": " + probe.status().message());
       }
       check_reporters_.push_back(std::make_unique<CheckReporter>(
-          metrics_.get(), config.name, check.name, ProbeKindName(check.probe)));
+          metrics_.get(), service->name(), check.name,
+          ProbeKindName(check.probe)));
       service->AddCheck(check, std::move(probe).value(),
                         check_reporters_.back().get());
     }
   }
-  for (const ServiceConfig& config : config_.services) {
+  for (auto& [service, names] : depends) {
     std::vector<Service*> dependencies;
-    for (const std::string& d : config.depends_on) {
-      dependencies.push_back(by_name.at(d));
-    }
-    by_name.at(config.name)->SetDependencies(dependencies);
+    for (const std::string& d : names) dependencies.push_back(by_name.at(d));
+    service->SetDependencies(dependencies);
   }
-  // Each service and check now holds what it needs of its settings; the
-  // parsed tree would only double the memory (~1 KiB per check).
+  // What is left of the parsed services is moved-from husks.
   config_.services = {};
   return Status::Ok();
 }

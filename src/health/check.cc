@@ -20,17 +20,23 @@ const char* CheckStateName(CheckState state) {
   return "unknown";
 }
 
-Check::Check(std::string service, CheckConfig config,
+Check::Check(const std::string& service, const CheckConfig& config,
              std::unique_ptr<Probe> probe, EventLoop* loop, Random* random,
              CheckObserver* observer)
-    : service_(std::move(service)),
-      config_(std::move(config)),
+    : service_(&service),
+      name_(config.name),
+      kind_(ProbeKindName(config.probe)),
+      interval_(config.interval),
+      timeout_(config.timeout),
+      jitter_(config.jitter),
+      failures_needed_(config.failures),
+      successes_needed_(config.successes),
       probe_(std::move(probe)),
       loop_(loop),
       random_(random),
       observer_(observer),
-      run_timer_([this] { Run(); }),
-      timeout_timer_([this] { OnTimeout(); }) {}
+      timer_([this] { OnTimer(); }),
+      on_failure_(config.on_failure) {}
 
 Check::~Check() { Stop(); }
 
@@ -40,26 +46,23 @@ void Check::Start() {
   // apart only as sqrt(runs) x jitter, so first runs bunched into a short
   // window stay bunched for minutes (10,000 checks at 1s and 10% would all
   // be in flight within the same 100 ms).
-  Duration window = config_.jitter <= 0
-                        ? Duration::zero()
-                        : std::min(config_.interval, kMaxFirstSpread);
+  Duration window =
+      jitter_ <= 0 ? Duration::zero() : std::min(interval_, kMaxFirstSpread);
   planned_ = loop_->Now() +
              std::chrono::duration_cast<Duration>(window * random_->Uniform());
-  loop_->ScheduleAt(&run_timer_, planned_);
+  loop_->ScheduleAt(&timer_, planned_);
 }
 
 void Check::Stop() {
   if (running_) probe_->Cancel();
   running_ = false;
-  loop_->Cancel(&run_timer_);
-  loop_->Cancel(&timeout_timer_);
+  loop_->Cancel(&timer_);
 }
 
 void Check::Reset() {
   if (running_) {
     probe_->Cancel();
     running_ = false;
-    loop_->Cancel(&timeout_timer_);
     ScheduleNext();
   }
   failures_ = 0;
@@ -74,15 +77,23 @@ void Check::Reset() {
 Duration Check::JitteredInterval() {
   // Uniform in interval * [1 - jitter/2, 1 + jitter/2]: the mean stays the
   // configured interval while neighbours drift apart.
-  double factor = 1.0 + config_.jitter * (random_->Uniform() - 0.5);
-  return std::chrono::duration_cast<Duration>(config_.interval * factor);
+  double factor = 1.0 + jitter_ * (random_->Uniform() - 0.5);
+  return std::chrono::duration_cast<Duration>(interval_ * factor);
+}
+
+void Check::OnTimer() {
+  if (running_) {
+    OnTimeout();
+  } else {
+    Run();
+  }
 }
 
 void Check::Run() {
   running_ = true;
   started_ = loop_->Now();
-  loop_->ScheduleAfter(&timeout_timer_, config_.timeout);
-  probe_->Start(config_.timeout,
+  loop_->ScheduleAfter(&timer_, timeout_);
+  probe_->Start(timeout_,
                 [this](ProbeResult result) { Complete(std::move(result)); });
 }
 
@@ -91,14 +102,14 @@ void Check::OnTimeout() {
   probe_->Cancel();
   ProbeResult result;
   result.outcome = ProbeOutcome::kTimeout;
-  result.reason = "timeout after " + FormatDuration(config_.timeout);
+  result.reason = "timeout after " + FormatDuration(timeout_);
   Complete(std::move(result));
 }
 
 void Check::Complete(ProbeResult result) {
   if (!running_) return;
   running_ = false;
-  loop_->Cancel(&timeout_timer_);
+  loop_->Cancel(&timer_);
   TimePoint now = loop_->Now();
   last_duration_ = now - started_;
   Duration lateness = std::max(Duration::zero(), started_ - planned_);
@@ -107,13 +118,13 @@ void Check::Complete(ProbeResult result) {
   if (result.outcome == ProbeOutcome::kSuccess) {
     failures_ = 0;
     ++successes_;
-    if (state_ != CheckState::kPassing && successes_ >= config_.successes) {
+    if (state_ != CheckState::kPassing && successes_ >= successes_needed_) {
       state_ = CheckState::kPassing;
     }
   } else if (now >= ignore_failures_until_) {
     successes_ = 0;
     ++failures_;
-    if (state_ != CheckState::kFailing && failures_ >= config_.failures) {
+    if (state_ != CheckState::kFailing && failures_ >= failures_needed_) {
       state_ = CheckState::kFailing;
     }
   }
@@ -136,13 +147,13 @@ void Check::ScheduleNext() {
   // than a period (a run that took its whole timeout, which jitter may
   // make longer than this interval): run at once, planned for now, since
   // the delay is the check's own and not the scheduler's lateness.
-  if (now - planned_ >= config_.interval) {
-    auto behind = (now - planned_) / config_.interval + 1;
-    planned_ += config_.interval * behind;
+  if (now - planned_ >= interval_) {
+    auto behind = (now - planned_) / interval_ + 1;
+    planned_ += interval_ * behind;
   } else if (planned_ < now) {
     planned_ = now;
   }
-  loop_->ScheduleAt(&run_timer_, planned_);
+  loop_->ScheduleAt(&timer_, planned_);
 }
 
 }  // namespace watchd

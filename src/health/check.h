@@ -39,8 +39,12 @@ class CheckObserver {
 
 class Check {
  public:
-  Check(std::string service, CheckConfig config, std::unique_ptr<Probe> probe,
-        EventLoop* loop, Random* random, CheckObserver* observer);
+  // `service` is the owning service's name, kept by reference: it must
+  // outlive the check. Of `config` the check keeps its schedule and
+  // thresholds; the probe holds its own settings.
+  Check(const std::string& service, const CheckConfig& config,
+        std::unique_ptr<Probe> probe, EventLoop* loop, Random* random,
+        CheckObserver* observer);
   ~Check();
   Check(const Check&) = delete;
   Check& operator=(const Check&) = delete;
@@ -61,10 +65,12 @@ class Check {
   // Failures finishing before `t` are reported but not counted (start_grace).
   void IgnoreFailuresUntil(TimePoint t) { ignore_failures_until_ = t; }
 
-  const std::string& service() const { return service_; }
-  const std::string& name() const { return config_.name; }
-  const char* kind() const { return ProbeKindName(config_.probe); }
-  const CheckConfig& config() const { return config_; }
+  const std::string& service() const { return *service_; }
+  const std::string& name() const { return name_; }
+  const char* kind() const { return kind_; }
+  Duration interval() const { return interval_; }
+  Duration timeout() const { return timeout_; }
+  OnFailure on_failure() const { return on_failure_; }
   CheckState state() const { return state_; }
   bool running() const { return running_; }
   int consecutive_failures() const { return failures_; }
@@ -75,30 +81,39 @@ class Check {
   TimePoint next_run() const { return planned_; }
 
  private:
+  void OnTimer();
   void Run();
   void Complete(ProbeResult result);
   void OnTimeout();
   void ScheduleNext();
   Duration JitteredInterval();
 
-  std::string service_;
-  CheckConfig config_;
+  const std::string* service_;
+  std::string name_;
+  const char* kind_;
+  Duration interval_;
+  Duration timeout_;
+  double jitter_;
+  int failures_needed_;
+  int successes_needed_;
   std::unique_ptr<Probe> probe_;
   EventLoop* loop_;
   Random* random_;
   CheckObserver* observer_;
 
-  Timer run_timer_;
-  Timer timeout_timer_;
+  // The next run while idle, the timeout while a run is in flight: the two
+  // are never pending together.
+  Timer timer_;
   TimePoint planned_{};  // when the current or next run is due
   TimePoint started_{};
   TimePoint ignore_failures_until_{};
-  bool running_ = false;
-  CheckState state_ = CheckState::kPending;
+  Duration last_duration_{0};
   int failures_ = 0;
   int successes_ = 0;
+  OnFailure on_failure_;
+  CheckState state_ = CheckState::kPending;
+  bool running_ = false;
   std::optional<ProbeResult> last_;
-  Duration last_duration_{0};
 };
 
 }  // namespace watchd

@@ -69,8 +69,8 @@ class CheckTest : public ::testing::Test {
   std::unique_ptr<Check> Make(CheckConfig config) {
     auto probe = std::make_unique<ScriptedProbe>();
     probe_ = probe.get();
-    return std::make_unique<Check>("svc", std::move(config), std::move(probe),
-                                   &loop_, &random_, &recorder_);
+    return std::make_unique<Check>(service_, config, std::move(probe), &loop_,
+                                   &random_, &recorder_);
   }
 
   // Moves fake time forward in small steps, running due timers.
@@ -93,6 +93,7 @@ class CheckTest : public ::testing::Test {
     return c;
   }
 
+  const std::string service_ = "svc";
   FakeClock clock_;
   EventLoop loop_{&clock_};
   Random random_{42};

@@ -1,13 +1,15 @@
 #include "health/service.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 
 #include "actions/kill.h"
 #include "actions/supervisor.h"
 #include "core/event_loop.h"
+#include "core/timer_wheel.h"
+#include "health/pidfile_reader.h"
 
 namespace watchd {
 namespace {
@@ -17,6 +19,9 @@ constexpr Duration kPollInterval = std::chrono::seconds(1);
 // A pidfile is written by its process, so it is never older than that
 // process; one more than this much older names a recycled pid.
 constexpr double kPidfileSlackSeconds = 1.0;
+// Lookups this close together (the checks of a service due in the same
+// tick of the loop) share one look at the process.
+constexpr Duration kShareWindow = std::chrono::milliseconds(1);
 // Bound on the parent chain walked to tie a pidfile's pid to the
 // supervisor's process.
 constexpr int kMaxAncestry = 64;
@@ -55,19 +60,66 @@ const char* ServiceStateName(ServiceState state) {
   return "ok";
 }
 
+struct Service::Supervision {
+  explicit Supervision(Service* s)
+      : poll_timer([s] { s->RefreshProcess(); }),
+        status_done_timer([s] { s->OnStatusDone(); }),
+        restart_done_timer([s] { s->OnRestartDone(); }),
+        escalation_timer([s] { s->Escalate(); }),
+        grace_timer([s] { s->Evaluate(); }),
+        retry_timer([s] { s->Evaluate(); }) {}
+
+  // The process watchd recorded, and why the last lookup found none.
+  std::optional<ProcessIdentity> identity;
+  std::string presence_reason;
+  TimePoint absent_since{};
+  PidfileReader pidfile;
+  // The last pidfile lookup that found the process, answered again to the
+  // lookups of the same tick (checks due together share one look).
+  std::optional<Sighting> shared;
+  TimePoint shared_at{};
+  std::map<LookupId, Callback> lookups;
+  LookupId next_lookup = 0;
+  // Supervisor callbacks only store their result and wake a timer: a call
+  // object is never destroyed from inside its own callback.
+  std::unique_ptr<SupervisorCall> status_call;
+  std::optional<Result<ProgramStatus>> status_result;
+  Timer poll_timer;  // looks again for a missing process
+  Timer status_done_timer;
+
+  // Restarts.
+  std::unique_ptr<SupervisorCall> restart_call;
+  std::optional<Status> restart_result;
+  std::string restart_detail;
+  std::optional<ProcessIdentity> stopping;  // the process being restarted
+  Timer restart_done_timer;
+  Timer escalation_timer;
+  Timer grace_timer;
+  Timer retry_timer;
+  TimePoint grace_until{};
+  TimePoint next_restart_allowed{};
+  // Successful restarts within restart_limit.within, oldest first: at most
+  // restart_limit.max, and no allocation while there are none.
+  std::vector<TimePoint> restart_history;
+  bool status_in_flight = false;
+  bool restart_in_flight = false;
+  bool limit_alerted = false;
+  bool confirming = false;  // the look before acting is running
+};
+
 Service::Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
                  Random* random, ServiceObserver* observer)
     : config_(std::move(config)),
       supervisor_(supervisor),
       loop_(loop),
       random_(random),
-      observer_(observer),
-      poll_timer_([this] { RefreshProcess(); }),
-      status_done_timer_([this] { OnStatusDone(); }),
-      restart_done_timer_([this] { OnRestartDone(); }),
-      escalation_timer_([this] { Escalate(); }),
-      grace_timer_([this] { Evaluate(); }),
-      retry_timer_([this] { Evaluate(); }) {}
+      observer_(observer) {
+  // Each Check keeps what it needs of its own config.
+  config_.checks = std::vector<CheckConfig>();
+  if (supervisor_ != nullptr || config_.pidfile) {
+    sup_ = std::make_unique<Supervision>(this);
+  }
+}
 
 Service::~Service() {
   Stop();
@@ -76,11 +128,16 @@ Service::~Service() {
   checks_.clear();
 }
 
+const std::optional<ProcessIdentity>& Service::process() const {
+  static const std::optional<ProcessIdentity> kNone;
+  return sup_ ? sup_->identity : kNone;
+}
+
 void Service::AddCheck(const CheckConfig& config, std::unique_ptr<Probe> probe,
                        CheckObserver* reporter) {
   checks_.push_back(std::make_unique<Check>(
       config_.name, config, std::move(probe), loop_, random_, this));
-  reporters_[checks_.back().get()] = reporter;
+  reporters_.push_back(reporter);
 }
 
 void Service::SetDependencies(const std::vector<Service*>& dependencies) {
@@ -93,6 +150,8 @@ bool Service::HasPidSource() const {
          (supervisor_ != nullptr && supervisor_->reports_pid());
 }
 
+bool Service::Restarting() const { return sup_ && sup_->restart_in_flight; }
+
 void Service::Start() {
   started_ = true;
   for (auto& check : checks_) check->Start();
@@ -103,135 +162,166 @@ void Service::Start() {
 void Service::Stop() {
   started_ = false;
   for (auto& check : checks_) check->Stop();
-  for (Timer* t : {&poll_timer_, &status_done_timer_, &restart_done_timer_,
-                   &escalation_timer_, &grace_timer_, &retry_timer_}) {
+  if (!sup_) return;
+  for (Timer* t :
+       {&sup_->poll_timer, &sup_->status_done_timer, &sup_->restart_done_timer,
+        &sup_->escalation_timer, &sup_->grace_timer, &sup_->retry_timer}) {
     loop_->Cancel(t);
   }
-  status_call_.reset();
-  restart_call_.reset();
-  restart_in_flight_ = false;
-  status_in_flight_ = false;
-  lookups_.clear();
+  sup_->status_call.reset();
+  sup_->restart_call.reset();
+  sup_->restart_in_flight = false;
+  sup_->status_in_flight = false;
+  sup_->lookups.clear();
 }
 
 // --- finding the process ----------------------------------------------------
 
-Service::Sighting Service::FromPidfile() const {
+Service::Sighting Service::FromPidfile() {
+  Sighting s = ReadPidfileOnce();
+  // Only a pidfile read just now may declare the process gone: one that
+  // changed unseen must not hold on to a dead pid.
+  if (s.presence != Presence::kFound && sup_->pidfile.last_cached()) {
+    sup_->pidfile.Forget();
+    s = ReadPidfileOnce();
+  }
+  return s;
+}
+
+Service::Sighting Service::ReadPidfileOnce() {
   const std::string& path = *config_.pidfile;
-  auto pid = ReadPidfile(path);
-  if (!pid.ok()) return {Presence::kAbsent, {}, pid.status().message()};
-  const std::string who = "pid " + std::to_string(*pid) + " from " + path;
-  auto st = ReadProcStat(*pid);
-  if (!st.ok()) return {Presence::kAbsent, {}, who + " is not running"};
+  auto file = sup_->pidfile.Read(path, loop_->Now());
+  if (!file.ok()) return Sighting::Absent(file.status().message());
+  const pid_t pid = file->pid;
+  auto who = [&] { return "pid " + std::to_string(pid) + " from " + path; };
+  auto st = ReadProcStat(pid);
+  if (!st.ok()) return Sighting::Absent(who() + " is not running");
   if (st->state == 'Z' || st->state == 'X') {
-    return {Presence::kAbsent, {}, who + " is a zombie"};
+    return Sighting::Absent(who() + " is a zombie");
   }
-  struct stat sb;
   double started = ProcessStartEpochSeconds(st->start_time);
-  if (stat(path.c_str(), &sb) == 0 && started > 0 &&
-      started > static_cast<double>(sb.st_mtime) + kPidfileSlackSeconds) {
-    return {Presence::kAbsent,
-            {},
-            who +
-                " names a process started after the pidfile was written "
-                "(recycled pid)"};
+  double written = static_cast<double>(file->stamp.mtime_ns) / 1e9;
+  if (started > 0 && started > written + kPidfileSlackSeconds) {
+    return Sighting::Absent(
+        who() +
+        " names a process started after the pidfile was written "
+        "(recycled pid)");
   }
-  return {Presence::kFound, {*pid, st->start_time}, ""};
+  return Sighting::Found(std::move(st).value());
 }
 
 Service::Sighting Service::CrossCheck(const Sighting& from_pidfile,
                                       pid_t supervisor_pid) const {
   if (from_pidfile.presence != Presence::kFound) {
     // The supervisor runs something, but the pidfile cannot say what.
-    return {Presence::kUnknown, {}, from_pidfile.reason};
+    return Sighting::Unknown(from_pidfile.reason);
   }
   if (DescendsFrom(from_pidfile.identity.pid, supervisor_pid)) {
     return from_pidfile;
   }
-  return {Presence::kUnknown,
-          {},
-          "pidfile " + *config_.pidfile + " names pid " +
-              std::to_string(from_pidfile.identity.pid) +
-              ", which is not the supervisor's " + config_.program + " (pid " +
-              std::to_string(supervisor_pid) + ")"};
+  return Sighting::Unknown("pidfile " + *config_.pidfile + " names pid " +
+                           std::to_string(from_pidfile.identity.pid) +
+                           ", which is not the supervisor's " +
+                           config_.program + " (pid " +
+                           std::to_string(supervisor_pid) + ")");
 }
 
 Service::LookupId Service::Lookup(Callback cb) {
-  LookupId id = ++next_lookup_;
+  return Lookup(std::move(cb), /*may_share=*/true);
+}
+
+Service::LookupId Service::Lookup(Callback cb, bool may_share) {
+  if (!HasPidSource()) {
+    Answer(cb, Sighting::Unknown("no pid source: give the service a pidfile "
+                                 "or a supervisor that reports pids"));
+    return 0;
+  }
+  Supervision& sup = *sup_;
+  LookupId id = ++sup.next_lookup;
   if (supervisor_ != nullptr && supervisor_->reports_pid()) {
-    lookups_[id] = std::move(cb);
-    if (!status_in_flight_) {
-      status_in_flight_ = true;
+    sup.lookups[id] = std::move(cb);
+    if (!sup.status_in_flight) {
+      sup.status_in_flight = true;
       ProgramRef ref{config_.name, config_.program,
-                     identity_ ? identity_->pid : 0};
-      status_call_ =
+                     sup.identity ? sup.identity->pid : 0};
+      sup.status_call =
           supervisor_->GetStatus(ref, [this](Result<ProgramStatus> status) {
             // Handled from a timer: the call object may not be destroyed
             // from inside its own callback.
-            status_result_ = std::move(status);
-            loop_->ScheduleAfter(&status_done_timer_, Duration::zero());
+            sup_->status_result = std::move(status);
+            loop_->ScheduleAfter(&sup_->status_done_timer, Duration::zero());
           });
     }
     return id;
   }
-  Sighting s = config_.pidfile
-                   ? FromPidfile()
-                   : Sighting{Presence::kUnknown,
-                              {},
-                              "no pid source: give the service a pidfile or "
-                              "a supervisor that reports pids"};
-  Observe(s);
-  if (cb) {
-    cb(s.presence == Presence::kFound
-           ? Result<ProcessIdentity>(s.identity)
-           : Result<ProcessIdentity>(Status::Error(s.reason)));
+  const TimePoint now = loop_->Now();
+  // Shared only while it is still what the service believes: a restart or
+  // any other look since then ends it.
+  if (may_share && sup.shared && now - sup.shared_at < kShareWindow &&
+      presence_ == Presence::kFound && sup.identity == sup.shared->identity) {
+    Answer(cb, *sup.shared);
+    return id;
   }
+  Sighting s = FromPidfile();
+  if (s.presence == Presence::kFound) {
+    sup.shared = s;
+    sup.shared_at = now;
+  } else {
+    sup.shared.reset();
+  }
+  Observe(s);
+  Answer(cb, s);
   return id;
 }
 
-void Service::CancelLookup(LookupId id) { lookups_.erase(id); }
+void Service::Answer(const Callback& cb, const Sighting& s) {
+  if (!cb) return;
+  if (s.presence == Presence::kFound) {
+    cb(FoundProcess{s.identity, s.stat});
+  } else {
+    cb(Status::Error(s.reason));
+  }
+}
+
+void Service::CancelLookup(LookupId id) {
+  if (sup_) sup_->lookups.erase(id);
+}
 
 void Service::OnStatusDone() {
-  status_in_flight_ = false;
-  status_call_.reset();
-  if (!status_result_) return;
-  Result<ProgramStatus> status = std::move(*status_result_);
-  status_result_.reset();
+  Supervision& sup = *sup_;
+  sup.status_in_flight = false;
+  sup.status_call.reset();
+  if (!sup.status_result) return;
+  Result<ProgramStatus> status = std::move(*sup.status_result);
+  sup.status_result.reset();
   Sighting s;
   if (!status.ok()) {
-    s = {Presence::kUnknown, {}, status.status().message()};
+    s = Sighting::Unknown(status.status().message());
   } else if (status->pid <= 0) {
-    s = {Presence::kAbsent,
-         {},
-         "supervisor reports " + config_.program + " " +
-             (status->state.empty() ? "not running" : status->state)};
+    s = Sighting::Absent(
+        "supervisor reports " + config_.program + " " +
+        (status->state.empty() ? "not running" : status->state));
   } else if (config_.pidfile) {
     s = CrossCheck(FromPidfile(), status->pid);
   } else if (auto st = ReadProcStat(status->pid);
              !st.ok() || st->state == 'Z' || st->state == 'X') {
-    s = {Presence::kAbsent,
-         {},
-         "pid " + std::to_string(status->pid) +
-             (st.ok() ? " is a zombie" : " is not running")};
+    s = Sighting::Absent("pid " + std::to_string(status->pid) +
+                         (st.ok() ? " is a zombie" : " is not running"));
   } else {
-    s = {Presence::kFound, {status->pid, st->start_time}, ""};
+    s = Sighting::Found(std::move(st).value());
   }
   // Answer exactly the lookups this call served; later ones need a new call.
   std::vector<LookupId> served;
-  for (const auto& [id, cb] : lookups_) served.push_back(id);
+  for (const auto& [id, cb] : sup.lookups) served.push_back(id);
   Observe(s);
   for (LookupId id : served) {
-    auto it = lookups_.find(id);
-    if (it == lookups_.end()) continue;  // cancelled meanwhile
+    auto it = sup.lookups.find(id);
+    if (it == sup.lookups.end()) continue;  // cancelled meanwhile
     Callback cb = std::move(it->second);
-    lookups_.erase(it);
-    if (cb) {
-      cb(s.presence == Presence::kFound
-             ? Result<ProcessIdentity>(s.identity)
-             : Result<ProcessIdentity>(Status::Error(s.reason)));
-    }
+    sup.lookups.erase(it);
+    Answer(cb, s);
   }
-  if (!lookups_.empty() && !status_in_flight_) Lookup(nullptr);
+  if (!sup.lookups.empty() && !sup.status_in_flight) Lookup(nullptr);
 }
 
 void Service::RefreshProcess() {
@@ -239,19 +329,26 @@ void Service::RefreshProcess() {
 }
 
 void Service::Observe(const Sighting& s) {
+  Supervision& sup = *sup_;
   const Presence before = presence_;
+  // The same process seen again (every run of a process check) changes
+  // nothing the state depends on.
+  if (s.presence == Presence::kFound && before == Presence::kFound &&
+      sup.identity == s.identity) {
+    return;
+  }
   presence_ = s.presence;
-  presence_reason_ = s.reason;
+  sup.presence_reason = s.reason;
   switch (s.presence) {
     case Presence::kFound:
-      if (!identity_ || !(*identity_ == s.identity)) {
+      if (!sup.identity || !(*sup.identity == s.identity)) {
         const bool replaced =
-            identity_.has_value() || before == Presence::kAbsent;
-        const std::optional<ProcessIdentity> old = identity_;
-        identity_ = s.identity;
+            sup.identity.has_value() || before == Presence::kAbsent;
+        const std::optional<ProcessIdentity> old = sup.identity;
+        sup.identity = s.identity;
         // A process that came back on its own (the supervisor respawned
         // it) gets its grace like one watchd restarted.
-        if (replaced && started_ && !restart_in_flight_) {
+        if (replaced && started_ && !sup.restart_in_flight) {
           observer_->OnNotice(
               *this,
               "new process pid " + std::to_string(s.identity.pid) +
@@ -261,22 +358,24 @@ void Service::Observe(const Sighting& s) {
       }
       break;
     case Presence::kAbsent:
-      if (before != Presence::kAbsent) absent_since_ = loop_->Now();
-      identity_.reset();
+      if (before != Presence::kAbsent) sup.absent_since = loop_->Now();
+      sup.identity.reset();
       break;
     case Presence::kUnknown:
       break;
   }
-  if (s.presence != Presence::kFound && started_ && !poll_timer_.pending() &&
+  if (s.presence != Presence::kFound && started_ && !sup.poll_timer.pending() &&
       (s.presence == Presence::kAbsent || InGrace())) {
-    loop_->ScheduleAfter(&poll_timer_, kPollInterval);
+    loop_->ScheduleAfter(&sup.poll_timer, kPollInterval);
   }
   Evaluate();
 }
 
 // --- deciding ---------------------------------------------------------------
 
-bool Service::InGrace() const { return loop_->Now() < grace_until_; }
+bool Service::InGrace() const {
+  return sup_ && loop_->Now() < sup_->grace_until;
+}
 
 bool Service::BlockingDependency(std::string* which) const {
   for (const Service* d : dependencies_) {
@@ -300,19 +399,19 @@ ServiceState Service::Compute(std::string* reason) const {
         " restarts within " + FormatDuration(config_.restart_limit.within);
     return ServiceState::kUnmonitored;
   }
-  if (restart_in_flight_) {
-    *reason = restart_detail_;
+  if (Restarting()) {
+    *reason = sup_->restart_detail;
     return ServiceState::kRestarting;
   }
   if (InGrace()) {
     *reason = "in start_grace";
     if (presence_ == Presence::kAbsent) {
-      *reason += "; no process yet: " + presence_reason_;
+      *reason += "; no process yet: " + sup_->presence_reason;
     }
     return ServiceState::kStarting;
   }
   if (presence_ == Presence::kAbsent) {
-    *reason = presence_reason_;
+    *reason = sup_->presence_reason;
     return ServiceState::kDead;
   }
   const Check* restart_check = nullptr;
@@ -320,7 +419,7 @@ ServiceState Service::Compute(std::string* reason) const {
   for (const auto& c : checks_) {
     if (c->state() != CheckState::kFailing) continue;
     if (!failing_check) failing_check = c.get();
-    if (c->config().on_failure == OnFailure::kRestart && !restart_check) {
+    if (c->on_failure() == OnFailure::kRestart && !restart_check) {
       restart_check = c.get();
     }
   }
@@ -396,11 +495,12 @@ void Service::DependencyChanged(const Service& dependency, ServiceState from) {
 
 bool Service::RestartLimitReached() {
   TimePoint now = loop_->Now();
-  while (!restart_history_.empty() &&
-         now - restart_history_.front() > config_.restart_limit.within) {
-    restart_history_.pop_front();
-  }
-  return static_cast<int>(restart_history_.size()) >= config_.restart_limit.max;
+  std::vector<TimePoint>& history = sup_->restart_history;
+  auto recent = std::find_if(history.begin(), history.end(), [&](TimePoint t) {
+    return now - t <= config_.restart_limit.within;
+  });
+  history.erase(history.begin(), recent);
+  return static_cast<int>(history.size()) >= config_.restart_limit.max;
 }
 
 Duration Service::Backoff() const {
@@ -414,8 +514,8 @@ Duration Service::Backoff() const {
 }
 
 void Service::Act() {
-  if (!started_ || supervisor_ == nullptr || restart_in_flight_ || paused_ ||
-      limit_reached_) {
+  if (!started_ || supervisor_ == nullptr || sup_->restart_in_flight ||
+      paused_ || limit_reached_) {
     return;
   }
   const bool hung = state_ == ServiceState::kHung;
@@ -426,9 +526,9 @@ void Service::Act() {
     std::string dep;
     if (BlockingDependency(&dep)) return;
     // The supervisor gets start_grace to respawn it by itself.
-    TimePoint due = absent_since_ + config_.start_grace;
+    TimePoint due = sup_->absent_since + config_.start_grace;
     if (now < due) {
-      loop_->ScheduleAt(&retry_timer_, due);
+      loop_->ScheduleAt(&sup_->retry_timer, due);
       return;
     }
   }
@@ -442,39 +542,41 @@ void Service::Act() {
                               FormatDuration(config_.restart_limit.within) +
                               "): unmonitoring until resumed");
       reevaluate_ = true;
-    } else if (!limit_alerted_) {
-      limit_alerted_ = true;
+    } else if (!sup_->limit_alerted) {
+      sup_->limit_alerted = true;
       observer_->OnNotice(*this,
                           "restart limit reached: alerting only, no restart");
     }
     return;
   }
-  limit_alerted_ = false;
-  if (now < next_restart_allowed_) {
-    loop_->ScheduleAt(&retry_timer_, next_restart_allowed_);
+  sup_->limit_alerted = false;
+  if (now < sup_->next_restart_allowed) {
+    loop_->ScheduleAt(&sup_->retry_timer, sup_->next_restart_allowed);
     return;
   }
   // The process may have been replaced since it was last seen: look again
   // and act on what is true now.
   if (!confirmed_ && HasPidSource()) {
-    if (!confirming_) {
-      confirming_ = true;
-      Lookup([this](const Result<ProcessIdentity>&) {
-        confirming_ = false;
-        confirmed_ = true;
-        Evaluate();
-      });
+    if (!sup_->confirming) {
+      sup_->confirming = true;
+      Lookup(
+          [this](const Result<FoundProcess>&) {
+            sup_->confirming = false;
+            confirmed_ = true;
+            Evaluate();
+          },
+          /*may_share=*/false);
     }
     return;
   }
   confirmed_ = false;
   if (dead) {
-    BeginRestart("dead", presence_reason_, /*start_only=*/true);
+    BeginRestart("dead", sup_->presence_reason, /*start_only=*/true);
   } else {
     const Check* trigger = nullptr;
     for (const auto& c : checks_) {
       if (c->state() == CheckState::kFailing &&
-          c->config().on_failure == OnFailure::kRestart) {
+          c->on_failure() == OnFailure::kRestart) {
         trigger = c.get();
         break;
       }
@@ -488,54 +590,63 @@ void Service::Act() {
 
 void Service::BeginRestart(const std::string& reason, const std::string& detail,
                            bool start_only) {
-  restart_in_flight_ = true;
-  restart_detail_ = (start_only ? "starting: " : "restarting: ") + detail;
-  stopping_ = start_only ? std::nullopt : identity_;
-  if (!start_only && !stopping_) {
+  Supervision& sup = *sup_;
+  sup.restart_in_flight = true;
+  sup.restart_detail = (start_only ? "starting: " : "restarting: ") + detail;
+  sup.stopping = start_only ? std::nullopt : sup.identity;
+  if (!start_only && !sup.stopping) {
     observer_->OnNotice(
         *this,
         "no recorded process: stop_timeout cannot be enforced if the "
         "supervisor's stop hangs" +
-            (presence_reason_.empty() ? std::string()
-                                      : " (" + presence_reason_ + ")"));
+            (sup.presence_reason.empty() ? std::string()
+                                         : " (" + sup.presence_reason + ")"));
   }
-  ProgramRef ref{config_.name, config_.program, identity_ ? identity_->pid : 0};
+  ProgramRef ref{config_.name, config_.program,
+                 sup.identity ? sup.identity->pid : 0};
   observer_->OnRestart(*this, reason, detail);
   auto done = [this](Status status) {
-    restart_result_ = std::move(status);
-    loop_->ScheduleAfter(&restart_done_timer_, Duration::zero());
+    sup_->restart_result = std::move(status);
+    loop_->ScheduleAfter(&sup_->restart_done_timer, Duration::zero());
   };
-  restart_call_ = start_only ? supervisor_->Start(ref, std::move(done))
-                             : supervisor_->Restart(ref, std::move(done));
-  if (stopping_) loop_->ScheduleAfter(&escalation_timer_, config_.stop_timeout);
+  sup.restart_call = start_only ? supervisor_->Start(ref, std::move(done))
+                                : supervisor_->Restart(ref, std::move(done));
+  if (sup.stopping) {
+    loop_->ScheduleAfter(&sup.escalation_timer, config_.stop_timeout);
+  }
   reevaluate_ = true;
   if (!evaluating_) Evaluate();
 }
 
 void Service::Escalate() {
-  if (!restart_in_flight_ || !stopping_ || !IsAlive(*stopping_)) return;
+  Supervision& sup = *sup_;
+  if (!sup.restart_in_flight || !sup.stopping || !IsAlive(*sup.stopping)) {
+    return;
+  }
   // The supervisor's stop has not ended the process (a SIGSTOPped process
   // never acts on SIGTERM): end it so the supervisor can go on.
-  Status result = SignalIfSame(*stopping_, SIGKILL);
-  observer_->OnEscalation(*this, *stopping_, result);
+  Status result = SignalIfSame(*sup.stopping, SIGKILL);
+  observer_->OnEscalation(*this, *sup.stopping, result);
 }
 
 void Service::OnRestartDone() {
-  restart_call_.reset();
-  restart_in_flight_ = false;
-  loop_->Cancel(&escalation_timer_);
-  stopping_.reset();
-  Status status = restart_result_.value_or(Status::Error("restart abandoned"));
-  restart_result_.reset();
+  Supervision& sup = *sup_;
+  sup.restart_call.reset();
+  sup.restart_in_flight = false;
+  loop_->Cancel(&sup.escalation_timer);
+  sup.stopping.reset();
+  Status status =
+      sup.restart_result.value_or(Status::Error("restart abandoned"));
+  sup.restart_result.reset();
   observer_->OnRestartDone(*this, status);
   TimePoint now = loop_->Now();
   ++consecutive_restarts_;
-  next_restart_allowed_ = now + Backoff();
+  sup.next_restart_allowed = now + Backoff();
   if (status.ok()) {
-    restart_history_.push_back(now);
+    sup.restart_history.push_back(now);
     ++total_restarts_;
     // The old process is gone: whatever runs now is new and gets its grace.
-    identity_.reset();
+    sup.identity.reset();
     presence_ = Presence::kUnknown;
     BeginGrace();
     RefreshProcess();
@@ -544,12 +655,13 @@ void Service::OnRestartDone() {
 }
 
 void Service::BeginGrace() {
-  grace_until_ = loop_->Now() + config_.start_grace;
-  for (auto& check : checks_) check->IgnoreFailuresUntil(grace_until_);
+  Supervision& sup = *sup_;
+  sup.grace_until = loop_->Now() + config_.start_grace;
+  for (auto& check : checks_) check->IgnoreFailuresUntil(sup.grace_until);
   ResetChecks();
-  loop_->ScheduleAt(&grace_timer_, grace_until_);
-  if (!identity_ && HasPidSource() && !poll_timer_.pending()) {
-    loop_->ScheduleAfter(&poll_timer_, kPollInterval);
+  loop_->ScheduleAt(&sup.grace_timer, sup.grace_until);
+  if (!sup.identity && HasPidSource() && !sup.poll_timer.pending()) {
+    loop_->ScheduleAfter(&sup.poll_timer, kPollInterval);
   }
 }
 
@@ -567,10 +679,12 @@ void Service::Pause() {
 void Service::Resume() {
   paused_ = false;
   limit_reached_ = false;
-  limit_alerted_ = false;
-  restart_history_.clear();
   consecutive_restarts_ = 0;
-  next_restart_allowed_ = {};
+  if (sup_) {
+    sup_->limit_alerted = false;
+    sup_->restart_history.clear();
+    sup_->next_restart_allowed = {};
+  }
   ResetChecks();
   Evaluate();
 }
@@ -579,7 +693,7 @@ Status Service::RestartNow() {
   if (supervisor_ == nullptr) {
     return Status::Error("service " + config_.name + " has no supervisor");
   }
-  if (restart_in_flight_) {
+  if (Restarting()) {
     return Status::Error("a restart of " + config_.name + " is running");
   }
   BeginRestart("operator", "requested by operator", /*start_only=*/false);
@@ -590,7 +704,7 @@ Status Service::RestartNow() {
 
 void Service::OnProbeDone(const Check& check, const ProbeResult& result,
                           Duration duration, Duration lateness) {
-  if (CheckObserver* r = reporters_[&check]) {
+  if (CheckObserver* r = ReporterOf(check)) {
     r->OnProbeDone(check, result, duration, lateness);
   }
   if (result.resident_memory_bytes) {
@@ -598,9 +712,16 @@ void Service::OnProbeDone(const Check& check, const ProbeResult& result,
   }
 }
 
+CheckObserver* Service::ReporterOf(const Check& check) const {
+  for (size_t i = 0; i < checks_.size(); ++i) {
+    if (checks_[i].get() == &check) return reporters_[i];
+  }
+  return nullptr;
+}
+
 void Service::OnStateChange(const Check& check, CheckState from,
                             CheckState to) {
-  if (CheckObserver* r = reporters_[&check]) r->OnStateChange(check, from, to);
+  if (CheckObserver* r = ReporterOf(check)) r->OnStateChange(check, from, to);
   Evaluate();
 }
 

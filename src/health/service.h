@@ -5,8 +5,7 @@
 #ifndef WATCHD_HEALTH_SERVICE_H_
 #define WATCHD_HEALTH_SERVICE_H_
 
-#include <deque>
-#include <map>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,7 +14,6 @@
 #include "actions/supervisor.h"
 #include "config/config.h"
 #include "core/procfs.h"
-#include "core/timer_wheel.h"
 #include "health/check.h"
 #include "probes/process_source.h"
 
@@ -62,7 +60,8 @@ class ServiceObserver {
 
 class Service : public CheckObserver, public ProcessSource {
  public:
-  // supervisor may be null: a service that is only probed.
+  // supervisor may be null: a service that is only probed. config().checks
+  // is left empty: AddCheck hands each check its own settings.
   Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
           Random* random, ServiceObserver* observer);
   ~Service() override;
@@ -90,7 +89,7 @@ class Service : public CheckObserver, public ProcessSource {
   const ServiceConfig& config() const { return config_; }
   ServiceState state() const { return state_; }
   const std::string& reason() const { return reason_; }
-  const std::optional<ProcessIdentity>& process() const { return identity_; }
+  const std::optional<ProcessIdentity>& process() const;
   const std::vector<std::unique_ptr<Check>>& checks() const { return checks_; }
   int restarts() const { return total_restarts_; }
   bool paused() const { return paused_; }
@@ -108,19 +107,39 @@ class Service : public CheckObserver, public ProcessSource {
  private:
   // What a lookup found: the process, no process (the service is down), or
   // nothing known (no pid source, supervisor unreachable, contradictions).
-  enum class Presence { kFound, kAbsent, kUnknown };
+  enum class Presence : uint8_t { kFound, kAbsent, kUnknown };
   struct Sighting {
+    static Sighting Found(ProcStat stat) {
+      ProcessIdentity identity{stat.pid, stat.start_time};
+      return {Presence::kFound, identity, "", std::move(stat)};
+    }
+    static Sighting Absent(std::string why) {
+      return {Presence::kAbsent, {}, std::move(why), std::nullopt};
+    }
+    static Sighting Unknown(std::string why) {
+      return {Presence::kUnknown, {}, std::move(why), std::nullopt};
+    }
+
     Presence presence = Presence::kUnknown;
     ProcessIdentity identity;
     std::string reason;
+    std::optional<ProcStat> stat;  // when found: as this lookup read it
   };
+  // The process record, lookups and restarts: only a service with a pid
+  // source or a supervisor has them, out of line (a service that is only
+  // probed, the common case by far, carries none of it).
+  struct Supervision;
 
   bool HasPidSource() const;
   bool InGrace() const;
+  bool Restarting() const;
   void RefreshProcess();
   void OnStatusDone();
-  Sighting FromPidfile() const;
+  LookupId Lookup(Callback cb, bool may_share);
+  Sighting FromPidfile();
+  Sighting ReadPidfileOnce();
   Sighting CrossCheck(const Sighting& from_pidfile, pid_t supervisor_pid) const;
+  static void Answer(const Callback& cb, const Sighting& sighting);
   void Observe(const Sighting& sighting);
 
   void Evaluate();
@@ -136,6 +155,7 @@ class Service : public CheckObserver, public ProcessSource {
   void BeginGrace();
   void ResetChecks();
   void DependencyChanged(const Service& dependency, ServiceState from);
+  CheckObserver* ReporterOf(const Check& check) const;
 
   ServiceConfig config_;
   Supervisor* supervisor_;
@@ -144,52 +164,23 @@ class Service : public CheckObserver, public ProcessSource {
   ServiceObserver* observer_;
 
   std::vector<std::unique_ptr<Check>> checks_;
-  std::map<const Check*, CheckObserver*> reporters_;
+  std::vector<CheckObserver*> reporters_;  // reporters_[i] hears checks_[i]
   std::vector<Service*> dependencies_;
   std::vector<Service*> dependants_;
+  std::unique_ptr<Supervision> sup_;
 
-  ServiceState state_ = ServiceState::kOk;
   std::string reason_;
+  TimePoint ok_since_{};
+  int consecutive_restarts_ = 0;
+  int total_restarts_ = 0;
+  ServiceState state_ = ServiceState::kOk;
+  Presence presence_ = Presence::kUnknown;  // what the last lookup said
   bool started_ = false;
   bool evaluating_ = false;
   bool reevaluate_ = false;
-
-  // The process watchd recorded, and what the last lookup said.
-  std::optional<ProcessIdentity> identity_;
-  Presence presence_ = Presence::kUnknown;
-  std::string presence_reason_;
-  TimePoint absent_since_{};
-  std::map<LookupId, Callback> lookups_;
-  LookupId next_lookup_ = 0;
-  // Supervisor callbacks only store their result and wake a timer: a call
-  // object is never destroyed from inside its own callback.
-  std::unique_ptr<SupervisorCall> status_call_;
-  std::optional<Result<ProgramStatus>> status_result_;
-  bool status_in_flight_ = false;
-  Timer poll_timer_;  // looks again for a missing process
-  Timer status_done_timer_;
-
-  // Restarts.
-  std::unique_ptr<SupervisorCall> restart_call_;
-  std::optional<Status> restart_result_;
-  bool restart_in_flight_ = false;
-  std::string restart_detail_;
-  std::optional<ProcessIdentity> stopping_;  // the process being restarted
-  Timer restart_done_timer_;
-  Timer escalation_timer_;
-  Timer grace_timer_;
-  Timer retry_timer_;
-  TimePoint grace_until_{};
-  TimePoint next_restart_allowed_{};
-  TimePoint ok_since_{};
-  std::deque<TimePoint> restart_history_;  // successful restarts, for limits
-  int consecutive_restarts_ = 0;
-  int total_restarts_ = 0;
   bool paused_ = false;
   bool limit_reached_ = false;
-  bool limit_alerted_ = false;
-  bool confirmed_ = false;   // the process was looked at just before acting
-  bool confirming_ = false;  // that look is running
+  bool confirmed_ = false;  // the process was looked at just before acting
 };
 
 }  // namespace watchd

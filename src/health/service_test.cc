@@ -1,7 +1,9 @@
 #include "health/service.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +15,8 @@
 #include "core/event_loop.h"
 #include "core/fake_clock.h"
 #include "core/random.h"
+#include "health/pidfile_reader.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
 namespace watchd {
@@ -464,6 +468,140 @@ TEST_F(ServiceTest, OperatorPauseStopsActingButNotChecking) {
   EXPECT_TRUE(svc->RestartNow().ok());
   EXPECT_EQ(sup.restarts.size(), 1u);
   EXPECT_FALSE(svc->RestartNow().ok()) << "one restart at a time";
+}
+
+// --- pid from a pidfile ----------------------------------------------------
+
+class PidfileServiceTest : public ServiceTest {
+ protected:
+  std::unique_ptr<Service> MakeWithPidfile(Events* events) {
+    ServiceConfig config = Config();
+    config.supervisor.reset();
+    config.pidfile = pidfile_;
+    return std::make_unique<Service>(config, nullptr, &loop_, &random_, events);
+  }
+  void WritePid(pid_t pid) {
+    ASSERT_TRUE(testing::WriteFile(pidfile_, std::to_string(pid) + "\n"));
+  }
+  // What a probe's lookup gets now.
+  Result<FoundProcess> LookUp(Service& svc) {
+    std::optional<Result<FoundProcess>> out;
+    svc.Lookup([&](Result<FoundProcess> r) { out = std::move(r); });
+    EXPECT_TRUE(out.has_value()) << "a pidfile lookup answers at once";
+    return out ? *out : Result<FoundProcess>(Status::Error("no answer"));
+  }
+
+  testing::TempDir dir_;
+  const std::string pidfile_ = dir_.File("web.pid");
+};
+
+TEST_F(PidfileServiceTest, LookupHandsOverTheStatItRead) {
+  Child child;
+  WritePid(child.pid());
+  Events events;
+  auto svc = MakeWithPidfile(&events);
+  svc->Start();
+  auto found = LookUp(*svc);
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  EXPECT_EQ(found->identity.pid, child.pid());
+  ASSERT_TRUE(found->stat.has_value());
+  EXPECT_EQ(found->stat->pid, child.pid());
+  EXPECT_EQ(found->stat->start_time, found->identity.start_time);
+  EXPECT_EQ(found->identity.start_time,
+            ReadProcStat(child.pid()).value().start_time);
+  EXPECT_EQ(svc->state(), ServiceState::kOk);
+}
+
+// Checks due in the same tick share one look at the process; the next tick
+// looks again and sees a new pid (and treats it as a new process).
+TEST_F(PidfileServiceTest, SharedLookupStillDetectsAPidChange) {
+  Child first, second;
+  WritePid(first.pid());
+  Events events;
+  auto svc = MakeWithPidfile(&events);
+  svc->Start();
+  ASSERT_EQ(LookUp(*svc)->identity.pid, first.pid());
+  WritePid(second.pid());
+  EXPECT_EQ(LookUp(*svc)->identity.pid, first.pid())
+      << "a lookup in the same tick shares the last one";
+  clock_.Advance(milliseconds(1));
+  auto found = LookUp(*svc);
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  EXPECT_EQ(found->identity.pid, second.pid());
+  EXPECT_EQ(found->stat->pid, second.pid());
+  ASSERT_TRUE(svc->process().has_value());
+  EXPECT_EQ(svc->process()->pid, second.pid());
+  ASSERT_FALSE(events.notices.empty());
+  EXPECT_NE(events.notices.back().find("new process pid " +
+                                       std::to_string(second.pid())),
+            std::string::npos)
+      << events.notices.back();
+  EXPECT_EQ(svc->state(), ServiceState::kStarting) << "its start_grace";
+}
+
+// The pidfile stays the same while its process dies: neither the cached
+// pidfile nor a shared lookup may hide it, and a zombie is never "found".
+TEST_F(PidfileServiceTest, DeathBehindAnUnchangedPidfileIsSeen) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  WritePid(pid);
+  // Old enough for the service to stop re-reading it while it is unchanged.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto stamp = StampFile(pidfile_);
+        timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        return stamp.ok() &&
+               stamp->ctime_ns +
+                       (PidfileReader::kSettle + milliseconds(100)).count() <
+                   static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+      },
+      seconds(10)));
+  Events events;
+  auto svc = MakeWithPidfile(&events);
+  svc->Start();
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(milliseconds(10));
+    ASSERT_TRUE(LookUp(*svc).ok());
+  }
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  siginfo_t info;
+  ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);
+  clock_.Advance(milliseconds(1));
+  auto found = LookUp(*svc);
+  ASSERT_FALSE(found.ok()) << pid << " died";
+  EXPECT_NE(found.status().message().find("zombie"), std::string::npos)
+      << found.status().message();
+  waitpid(pid, nullptr, 0);
+  clock_.Advance(milliseconds(10));
+  found = LookUp(*svc);
+  ASSERT_FALSE(found.ok());
+  EXPECT_NE(found.status().message().find("is not running"), std::string::npos)
+      << found.status().message();
+  EXPECT_FALSE(svc->process().has_value());
+  EXPECT_EQ(svc->state(), ServiceState::kDead);
+}
+
+TEST_F(PidfileServiceTest, PidfileOlderThanItsProcessNamesARecycledPid) {
+  Child child;
+  WritePid(child.pid());
+  // Written an hour before the process it names started.
+  timespec times[2];
+  clock_gettime(CLOCK_REALTIME, &times[0]);
+  times[0].tv_sec -= 3600;
+  times[1] = times[0];
+  ASSERT_EQ(utimensat(AT_FDCWD, pidfile_.c_str(), times, 0), 0);
+  Events events;
+  auto svc = MakeWithPidfile(&events);
+  svc->Start();
+  auto found = LookUp(*svc);
+  ASSERT_FALSE(found.ok());
+  EXPECT_NE(found.status().message().find("recycled pid"), std::string::npos)
+      << found.status().message();
 }
 
 }  // namespace

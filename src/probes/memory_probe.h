@@ -20,8 +20,11 @@ class MemoryProbe : public Probe {
   void Cancel() override;
 
  private:
+  void OnFound(Result<FoundProcess> found);
+
   MemoryProbeConfig config_;
   PendingLookup lookup_;
+  DoneCallback done_;
 };
 
 }  // namespace watchd

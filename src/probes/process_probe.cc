@@ -22,38 +22,36 @@ std::string FormatBytes(uint64_t bytes) {
 }
 
 void ProcessProbe::Start(Duration, DoneCallback done) {
-  lookup_.Start([this,
-                 done = std::move(done)](Result<ProcessIdentity> identity) {
-    if (!identity.ok()) {
-      done(ProbeResult::Failure(identity.status().message()));
-      return;
-    }
-    const ProcessIdentity& who = *identity;
-    auto st = ReadProcStat(who.pid);
-    const std::string pid = "pid " + std::to_string(who.pid);
-    if (!st.ok()) {
-      done(ProbeResult::Failure(pid + " is gone"));
-      return;
-    }
-    if (st->start_time != who.start_time) {
-      done(ProbeResult::Failure(pid + " is another process now (recycled)"));
-      return;
-    }
-    if (st->state == 'Z' || st->state == 'X') {
-      done(ProbeResult::Failure(pid + " is a zombie"));
-      return;
-    }
-    ProbeResult result = ProbeResult::Success(
-        pid + " " + ProcStateName(st->state) + ", up " +
-        FormatDuration(std::chrono::seconds(
-            static_cast<int64_t>(ProcessUptimeSeconds(st->start_time)))));
-    if (auto rss = ReadRssBytes(who.pid); rss.ok()) {
-      result.resident_memory_bytes = *rss;
-    }
-    done(std::move(result));
-  });
+  done_ = std::move(done);
+  lookup_.Start(
+      [this](Result<FoundProcess> found) { OnFound(std::move(found)); });
 }
 
-void ProcessProbe::Cancel() { lookup_.Cancel(); }
+void ProcessProbe::OnFound(Result<FoundProcess> found) {
+  // Moved out first: `done` may start the next run.
+  DoneCallback done = std::move(done_);
+  done_ = nullptr;
+  if (!found.ok()) {
+    done(ProbeResult::Failure(found.status().message()));
+    return;
+  }
+  auto st = StatOf(*found);
+  if (!st.ok()) {
+    done(ProbeResult::Failure(st.status().message()));
+    return;
+  }
+  ProbeResult result = ProbeResult::Success(
+      "pid " + std::to_string(st->pid) + " " + ProcStateName(st->state) +
+      ", up " +
+      FormatDuration(std::chrono::seconds(
+          static_cast<int64_t>(ProcessUptimeSeconds(st->start_time)))));
+  result.resident_memory_bytes = st->rss_bytes;
+  done(std::move(result));
+}
+
+void ProcessProbe::Cancel() {
+  lookup_.Cancel();
+  done_ = nullptr;
+}
 
 }  // namespace watchd

@@ -18,7 +18,10 @@ class ProcessProbe : public Probe {
   void Cancel() override;
 
  private:
+  void OnFound(Result<FoundProcess> found);
+
   PendingLookup lookup_;
+  DoneCallback done_;
 };
 
 // "42.0MiB": bytes in binary units for reasons and logs.

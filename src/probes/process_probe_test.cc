@@ -15,11 +15,14 @@ namespace {
 
 using std::chrono::seconds;
 
-// Answers every lookup at once with a fixed identity or error.
+// Answers every lookup at once with a fixed process or error; a bare
+// identity leaves the stat to the probe.
 class FixedSource : public ProcessSource {
  public:
-  explicit FixedSource(Result<ProcessIdentity> answer)
+  explicit FixedSource(Result<FoundProcess> answer)
       : answer_(std::move(answer)) {}
+  explicit FixedSource(ProcessIdentity identity)
+      : answer_(FoundProcess{identity, std::nullopt}) {}
   LookupId Lookup(Callback cb) override {
     cb(answer_);
     return ++lookups_;
@@ -28,7 +31,7 @@ class FixedSource : public ProcessSource {
   LookupId lookups_ = 0;
 
  private:
-  Result<ProcessIdentity> answer_;
+  Result<FoundProcess> answer_;
 };
 
 // Holds every lookup until Answer(); counts cancellations.
@@ -127,7 +130,8 @@ TEST(ProcessProbeTest, RecycledPidAndZombieAndMissingFail) {
   EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
   EXPECT_NE(r.reason.find("recycled"), std::string::npos) << r.reason;
 
-  FixedSource missing(Status::Error("pidfile /run/x.pid is missing"));
+  FixedSource missing(
+      Result<FoundProcess>(Status::Error("pidfile /run/x.pid is missing")));
   ProcessProbe p2(&missing);
   r = RunOnce(p2);
   EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
@@ -143,6 +147,49 @@ TEST(ProcessProbeTest, RecycledPidAndZombieAndMissingFail) {
   EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
   EXPECT_NE(r.reason.find("zombie"), std::string::npos) << r.reason;
   waitpid(z, nullptr, 0);
+}
+
+// A stat the lookup already read is used as it is: no second read.
+TEST(ProcessProbeTest, UsesTheStatTheLookupRead) {
+  Child child;
+  ProcStat st = *ReadProcStat(child.pid());
+  st.state = 'T';
+  st.rss_bytes = 12345;
+  FixedSource source(FoundProcess{child.identity(), st});
+  ProcessProbe probe(&source);
+  ProbeResult r = RunOnce(probe);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;
+  EXPECT_NE(r.reason.find("stopped"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.resident_memory_bytes, 12345u);
+
+  MemoryProbe memory({1ull << 40, false}, &source);
+  r = RunOnce(memory);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;
+  EXPECT_EQ(r.resident_memory_bytes, 12345u);
+}
+
+// The safety checks still hold on a stat handed over by the lookup.
+TEST(ProcessProbeTest, HandedOverStatOfAZombieOrAnotherProcessFails) {
+  Child child;
+  ProcStat st = *ReadProcStat(child.pid());
+  st.state = 'Z';
+  FixedSource zombie(FoundProcess{child.identity(), st});
+  ProcessProbe p1(&zombie);
+  ProbeResult r = RunOnce(p1);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
+  EXPECT_NE(r.reason.find("zombie"), std::string::npos) << r.reason;
+  MemoryProbe m1({1ull << 40, false}, &zombie);
+  EXPECT_EQ(RunOnce(m1).outcome, ProbeOutcome::kFailure);
+
+  st.state = 'S';
+  st.start_time += 1;
+  FixedSource other(FoundProcess{child.identity(), st});
+  ProcessProbe p2(&other);
+  r = RunOnce(p2);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
+  EXPECT_NE(r.reason.find("recycled"), std::string::npos) << r.reason;
+  MemoryProbe m2({1ull << 40, false}, &other);
+  EXPECT_EQ(RunOnce(m2).outcome, ProbeOutcome::kFailure);
 }
 
 TEST(ProcessProbeTest, CancelDropsAPendingLookup) {

@@ -13,9 +13,18 @@
 
 namespace watchd {
 
+// A process a lookup found. `stat` is its /proc/PID/stat as the lookup read
+// it, in this same pass of the loop, so a probe need not read it again; it
+// matches `identity` (pid and start time) and is not a zombie's. Absent
+// when the source did not read it: the probe reads and verifies it itself.
+struct FoundProcess {
+  ProcessIdentity identity;
+  std::optional<ProcStat> stat;
+};
+
 class ProcessSource {
  public:
-  using Callback = std::function<void(Result<ProcessIdentity>)>;
+  using Callback = std::function<void(Result<FoundProcess>)>;
   using LookupId = uint64_t;
 
   virtual ~ProcessSource() = default;
@@ -40,9 +49,17 @@ class PendingLookup {
 
  private:
   ProcessSource* source_;
+  // Held here, not in the source's callback, which then captures only
+  // `this` and needs no allocation.
+  ProcessSource::Callback cb_;
   std::optional<ProcessSource::LookupId> id_;
   bool waiting_ = false;
 };
+
+// The process's stat for a probe: the lookup's own, else read now and
+// checked against the identity. The error says why it fails the probe
+// ("pid 42 is gone", "... is another process now (recycled)").
+Result<ProcStat> StatOf(const FoundProcess& found);
 
 }  // namespace watchd
 
