@@ -3,28 +3,20 @@
 #ifndef WATCHD_PROBES_MEMORY_PROBE_H_
 #define WATCHD_PROBES_MEMORY_PROBE_H_
 
-#include <optional>
-
 #include "config/config.h"
-#include "probes/probe.h"
-#include "probes/process_source.h"
+#include "probes/proc_stat_probe.h"
 
 namespace watchd {
 
-class MemoryProbe : public Probe {
+class MemoryProbe : public ProcStatProbe {
  public:
   MemoryProbe(const MemoryProbeConfig& config, ProcessSource* source)
-      : config_(config), lookup_(source) {}
-
-  void Start(Duration timeout, DoneCallback done) override;
-  void Cancel() override;
+      : ProcStatProbe(source), config_(config) {}
 
  private:
-  void OnFound(Result<FoundProcess> found);
+  ProbeResult Judge(const ProcStat& stat) override;
 
   MemoryProbeConfig config_;
-  PendingLookup lookup_;
-  DoneCallback done_;
 };
 
 }  // namespace watchd

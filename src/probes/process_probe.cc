@@ -1,6 +1,9 @@
 #include "probes/process_probe.h"
 
+#include <chrono>
 #include <cstdio>
+
+#include "core/procfs.h"
 
 namespace watchd {
 
@@ -21,37 +24,14 @@ std::string FormatBytes(uint64_t bytes) {
   return buf;
 }
 
-void ProcessProbe::Start(Duration, DoneCallback done) {
-  done_ = std::move(done);
-  lookup_.Start(
-      [this](Result<FoundProcess> found) { OnFound(std::move(found)); });
-}
-
-void ProcessProbe::OnFound(Result<FoundProcess> found) {
-  // Moved out first: `done` may start the next run.
-  DoneCallback done = std::move(done_);
-  done_ = nullptr;
-  if (!found.ok()) {
-    done(ProbeResult::Failure(found.status().message()));
-    return;
-  }
-  auto st = StatOf(*found);
-  if (!st.ok()) {
-    done(ProbeResult::Failure(st.status().message()));
-    return;
-  }
+ProbeResult ProcessProbe::Judge(const ProcStat& st) {
   ProbeResult result = ProbeResult::Success(
-      "pid " + std::to_string(st->pid) + " " + ProcStateName(st->state) +
+      "pid " + std::to_string(st.pid) + " " + ProcStateName(st.state) +
       ", up " +
       FormatDuration(std::chrono::seconds(
-          static_cast<int64_t>(ProcessUptimeSeconds(st->start_time)))));
-  result.resident_memory_bytes = st->rss_bytes;
-  done(std::move(result));
-}
-
-void ProcessProbe::Cancel() {
-  lookup_.Cancel();
-  done_ = nullptr;
+          static_cast<int64_t>(ProcessUptimeSeconds(st.start_time)))));
+  result.resident_memory_bytes = st.rss_bytes;
+  return result;
 }
 
 }  // namespace watchd

@@ -3,25 +3,18 @@
 #ifndef WATCHD_PROBES_PROCESS_PROBE_H_
 #define WATCHD_PROBES_PROCESS_PROBE_H_
 
-#include <optional>
+#include <string>
 
-#include "probes/probe.h"
-#include "probes/process_source.h"
+#include "probes/proc_stat_probe.h"
 
 namespace watchd {
 
-class ProcessProbe : public Probe {
+class ProcessProbe : public ProcStatProbe {
  public:
-  explicit ProcessProbe(ProcessSource* source) : lookup_(source) {}
-
-  void Start(Duration timeout, DoneCallback done) override;
-  void Cancel() override;
+  explicit ProcessProbe(ProcessSource* source) : ProcStatProbe(source) {}
 
  private:
-  void OnFound(Result<FoundProcess> found);
-
-  PendingLookup lookup_;
-  DoneCallback done_;
+  ProbeResult Judge(const ProcStat& stat) override;
 };
 
 // "42.0MiB": bytes in binary units for reasons and logs.

@@ -1,0 +1,34 @@
+// The common run of the `process` and `memory` probes: look the service's
+// process up through its ProcessSource, verify it (StatOf), and let the
+// kind judge the verified /proc/PID/stat. A process that cannot be found
+// or verified fails the run with the lookup's reason.
+#ifndef WATCHD_PROBES_PROC_STAT_PROBE_H_
+#define WATCHD_PROBES_PROC_STAT_PROBE_H_
+
+#include "probes/probe.h"
+#include "probes/process_source.h"
+
+namespace watchd {
+
+struct ProcStat;
+
+class ProcStatProbe : public Probe {
+ public:
+  explicit ProcStatProbe(ProcessSource* source) : lookup_(source) {}
+
+  void Start(Duration timeout, DoneCallback done) final;
+  void Cancel() final;
+
+ protected:
+  virtual ProbeResult Judge(const ProcStat& stat) = 0;
+
+ private:
+  void OnFound(Result<FoundProcess> found);
+
+  PendingLookup lookup_;
+  DoneCallback done_;
+};
+
+}  // namespace watchd
+
+#endif  // WATCHD_PROBES_PROC_STAT_PROBE_H_
