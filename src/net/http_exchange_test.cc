@@ -1,7 +1,6 @@
 #include "net/http_exchange.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <functional>
@@ -32,17 +31,10 @@ class HttpExchangeTest : public ::testing::Test {
 
   void StartServer() {
     port_ = testing::FreePort();
-    std::string ready = dir_.File("ready");
-    ASSERT_TRUE(server_.Start(
-        {"python3", testing::SourcePath("tests/servers/http_server.py"),
-         "--port", std::to_string(port_), "--ready-file", ready},
-        dir_.File("server.log")));
-    ASSERT_TRUE(testing::WaitFor(
-        [&] {
-          struct stat st;
-          return stat(ready.c_str(), &st) == 0;
-        },
-        milliseconds(15000)))
+    ASSERT_TRUE(
+        testing::StartTestServer(&server_, "tests/servers/http_server.py",
+                                 {"--port", std::to_string(port_)},
+                                 dir_.File("ready"), dir_.File("server.log")))
         << testing::ReadFile(dir_.File("server.log"));
   }
 
@@ -172,14 +164,10 @@ TEST_F(HttpExchangeTest, LargeBodyIsCutAtTheBound) {
 
 TEST_F(HttpExchangeTest, Ipv6Loopback) {
   int port = testing::FreePort();
-  std::string ready = dir_.File("ready6");
-  ASSERT_TRUE(server_.Start(
-      {"python3", testing::SourcePath("tests/servers/http_server.py"), "--port",
-       std::to_string(port), "--host", "::1", "--ready-file", ready},
-      dir_.File("server6.log")));
-  struct stat st;
-  ASSERT_TRUE(testing::WaitFor([&] { return stat(ready.c_str(), &st) == 0; },
-                               milliseconds(15000)))
+  ASSERT_TRUE(testing::StartTestServer(
+      &server_, "tests/servers/http_server.py",
+      {"--port", std::to_string(port), "--host", "::1"}, dir_.File("ready6"),
+      dir_.File("server6.log")))
       << testing::ReadFile(dir_.File("server6.log"));
   HttpResponseParser parser(false, 1 << 20, true);
   Ended e = Exchange({Address("::1", port)}, Get("/ok"), &parser);

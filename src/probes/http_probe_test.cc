@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -53,19 +52,10 @@ class HttpProbeTest : public ::testing::Test {
   // waits until it is ready.
   void StartServer(std::vector<std::string> extra = {}) {
     port_ = testing::FreePort();
-    std::string ready = dir_.File("ready");
-    std::vector<std::string> argv = {
-        "python3",      testing::SourcePath("tests/servers/http_server.py"),
-        "--port",       std::to_string(port_),
-        "--ready-file", ready};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ASSERT_TRUE(server_.Start(argv, dir_.File("server.log")));
-    ASSERT_TRUE(testing::WaitFor(
-        [&] {
-          struct stat st;
-          return stat(ready.c_str(), &st) == 0;
-        },
-        milliseconds(15000)))
+    extra.insert(extra.begin(), {"--port", std::to_string(port_)});
+    ASSERT_TRUE(testing::StartTestServer(
+        &server_, "tests/servers/http_server.py", extra, dir_.File("ready"),
+        dir_.File("server.log")))
         << testing::ReadFile(dir_.File("server.log"));
   }
 

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/wait.h"
+
 namespace watchd::testing {
 
 Subprocess::~Subprocess() { Stop(); }
@@ -124,6 +126,19 @@ std::string ReadFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+bool StartTestServer(Subprocess* server, const std::string& script,
+                     const std::vector<std::string>& args,
+                     const std::string& ready_file,
+                     const std::string& log_path) {
+  std::vector<std::string> argv = {"python3", SourcePath(script)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--ready-file");
+  argv.push_back(ready_file);
+  if (!server->Start(argv, log_path)) return false;
+  return WaitFor([&] { return std::filesystem::exists(ready_file); },
+                 std::chrono::milliseconds(15000));
 }
 
 }  // namespace watchd::testing

@@ -57,6 +57,14 @@ class TempDir {
 bool WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
 
+// Starts one of tests/servers/*.py (`script`, relative to the source tree)
+// with `args` plus `--ready-file`, logging to `log_path`, and waits up to
+// 15 s for it to say it is ready. False (the log holds why) on failure.
+bool StartTestServer(Subprocess* server, const std::string& script,
+                     const std::vector<std::string>& args,
+                     const std::string& ready_file,
+                     const std::string& log_path);
+
 }  // namespace watchd::testing
 
 #endif  // WATCHD_TESTS_SUPPORT_SUBPROCESS_H_
