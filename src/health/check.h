@@ -51,7 +51,7 @@ class Check {
 
   // Cap of the spread of first runs, so a long interval does not leave a
   // check without a result for long after start.
-  static constexpr Duration kMaxFirstSpread = std::chrono::seconds(30);
+  static constexpr Duration kMaxFirstSpread = std::chrono::seconds(10);
 
   // Schedules the first run at a random point of the first interval (at most
   // kMaxFirstSpread in), so checks loaded together do not fire together;

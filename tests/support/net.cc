@@ -24,8 +24,11 @@ sockaddr_in Loopback(int port) {
 
 }  // namespace
 
-int FreePort(bool udp) {
-  int fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+namespace {
+
+// A port the kernel just handed out for `type`, or -1.
+int BindAny(int type) {
+  int fd = socket(AF_INET, type, 0);
   if (fd < 0) return -1;
   sockaddr_in addr = Loopback(0);
   int port = -1;
@@ -35,6 +38,29 @@ int FreePort(bool udp) {
     port = ntohs(addr.sin_port);
   }
   close(fd);
+  return port;
+}
+
+bool Bindable(int type, int port) {
+  int fd = socket(AF_INET, type, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr = Loopback(port);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+int FreePort(bool udp) {
+  if (!udp) return BindAny(SOCK_STREAM);
+  // DNS servers (dnsmasq) bind TCP on their UDP port too: find one free
+  // for both, a few tries at most.
+  int port = -1;
+  for (int i = 0; i < 20; ++i) {
+    port = BindAny(SOCK_DGRAM);
+    if (port > 0 && Bindable(SOCK_STREAM, port)) return port;
+  }
   return port;
 }
 

@@ -8,7 +8,8 @@
 
 namespace watchd::testing {
 
-// A TCP (or UDP) port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago; with `udp`, a port
+// free for both UDP and TCP (as DNS servers bind both).
 int FreePort(bool udp = false);
 // True once something accepts TCP connections on 127.0.0.1:port.
 bool WaitForPort(int port, std::chrono::milliseconds timeout);

@@ -20,6 +20,7 @@ Subprocess::~Subprocess() { Stop(); }
 bool Subprocess::Start(const std::vector<std::string>& argv,
                        const std::string& log_path) {
   if (argv.empty() || pid_ > 0) return false;
+  status_.reset();  // of an earlier, stopped run
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
