@@ -567,6 +567,24 @@ def fmt_quantile(qv):
 # --- report ------------------------------------------------------------------
 
 
+def cpu_rows(report, window, target_pct, expected_rate, precision=2):
+    """The rows every CPU benchmark reports: watchd's CPU against
+    `target_pct`, the probe rate against `expected_rate`, CPU per probe."""
+    report.row("watchd CPU", f"{window.cpu_pct:.{precision}f}% of a core "
+               f"({window.cpu_seconds:.2f}s in {window.elapsed:.1f}s; user "
+               f"{window.utime:.2f}s, sys {window.stime:.2f}s)",
+               f"<= {target_pct:g}%", window.cpu_pct <= target_pct)
+    report.row("completed probes/s", f"{window.rate():,.1f} (expected "
+               f"{expected_rate:,.1f}); failed {window.failed():,.0f}")
+    report.row("CPU per probe",
+               f"{1e6 * window.cpu_seconds / max(1, window.count()):.1f} µs")
+
+
+def lateness_row(report, window):
+    report.row("lateness p50 / p99", f"{fmt_quantile(window.lateness_q(0.5))}"
+               f" / {fmt_quantile(window.lateness_q(0.99))}")
+
+
 class Report:
     """Rows of (measure, value, target, PASS/MISS/-) printed as a Markdown
     table on stdout, with a header of machine, load and command."""

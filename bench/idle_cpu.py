@@ -60,19 +60,11 @@ def main():
 
     expected = args.checks / b.parse_seconds(args.interval)
     r = b.Report("Idle CPU", sys.argv, window.load)
-    r.row("watchd CPU", f"{window.cpu_pct:.3f}% of a core "
-          f"({window.cpu_seconds:.2f}s in {window.elapsed:.1f}s; user "
-          f"{window.utime:.2f}s, sys {window.stime:.2f}s)",
-          f"<= {args.target:g}%", window.cpu_pct <= args.target)
-    r.row("completed probes/s", f"{window.rate():.1f} (expected "
-          f"{expected:.1f}); failed {window.failed():.0f}")
-    r.row("CPU per probe",
-          f"{1e6 * window.cpu_seconds / max(1, window.count()):.0f} µs")
+    b.cpu_rows(r, window, args.target, expected, precision=3)
     r.row("loop thread context switches/s",
           f"{(s1 - s0) / window.elapsed:.1f}")
     r.row("RSS", f"{rss / 1024:.1f} MiB")
-    r.row("lateness p50 / p99", f"{b.fmt_quantile(window.lateness_q(0.5))} / "
-          f"{b.fmt_quantile(window.lateness_q(0.99))}")
+    b.lateness_row(r, window)
     r.note("CPU is from /proc/PID/stat in clock ticks "
            f"(1/{b.CLK_TCK} s): +-{100 / b.CLK_TCK / window.elapsed:.3f}% "
            "over this window.")

@@ -85,19 +85,11 @@ def main():
     expected = 2 * args.services / b.parse_seconds(args.interval)
     r = b.Report(f"Supervision CPU, {args.services:,} services x (process + "
                  f"memory) at {args.interval}", sys.argv, window.load)
-    r.row("watchd CPU", f"{window.cpu_pct:.2f}% of a core "
-          f"({window.cpu_seconds:.2f}s in {window.elapsed:.1f}s; user "
-          f"{window.utime:.2f}s, sys {window.stime:.2f}s)",
-          f"<= {args.target:g}%", window.cpu_pct <= args.target)
-    r.row("completed probes/s", f"{window.rate():,.0f} (expected "
-          f"{expected:,.0f}); failed {window.failed():,.0f}")
-    r.row("CPU per probe",
-          f"{1e6 * window.cpu_seconds / max(1, window.count()):.1f} µs")
+    b.cpu_rows(r, window, args.target, expected)
     r.row("event loop: on CPU / waiting for a CPU",
           f"{window.loop_run_pct:.2f}% / {window.loop_wait_pct:.2f}%")
     r.row("RSS / peak", f"{rss / 1024:.1f} / {hwm / 1024:.1f} MiB")
-    r.row("lateness p50 / p99", f"{b.fmt_quantile(window.lateness_q(0.5))} / "
-          f"{b.fmt_quantile(window.lateness_q(0.99))}")
+    b.lateness_row(r, window)
     r.note(f"pidfiles name {args.sleeps} `sleep` processes in turn; CPU "
            f"from /proc/PID/stat in ticks (1/{b.CLK_TCK} s): "
            f"+-{100 / b.CLK_TCK / window.elapsed:.3f}% over this window")
