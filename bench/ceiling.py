@@ -90,7 +90,7 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[1:]))
     parser.add_argument("--steps", default="100,200,300,400,600,800,1000,"
-                        "1500,2000,3000",
+                        "1500,2000,3000,4000,5000,6000,8000,10000",
                         help="numbers of checks, in order")
     parser.add_argument("--interval", default="100ms")
     parser.add_argument("--jitter", default="100%")

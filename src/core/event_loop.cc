@@ -95,6 +95,17 @@ void EventLoop::ScheduleAt(Timer* t, TimePoint when) {
   wheel_.Schedule(t, tick);
 }
 
+TimePoint EventLoop::Coalesce(TimePoint when, Duration max_grain) const {
+  if (when <= epoch_) return epoch_;
+  uint64_t tick = TickOf(when);
+  if (epoch_ + std::chrono::milliseconds(tick) < when) ++tick;
+  auto grain_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::min(grain_, max_grain));
+  uint64_t g = std::max<int64_t>(1, grain_ms.count());
+  tick = (tick + g - 1) / g * g;
+  return epoch_ + std::chrono::milliseconds(tick);
+}
+
 Status EventLoop::HandleSignals(const std::vector<int>& signals,
                                 SignalCallback cb) {
   sigset_t mask;

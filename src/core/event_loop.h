@@ -47,6 +47,13 @@ class EventLoop {
   void ScheduleAt(Timer* t, TimePoint when);
   void ScheduleAfter(Timer* t, Duration delay) { ScheduleAt(t, Now() + delay); }
   void Cancel(Timer* t) { wheel_.Cancel(t); }
+  // `when` rounded up to the loop's grid of the smaller of the coalescing
+  // grain and `max_grain` (whole ms from the loop's start, at least 1):
+  // timers placed on the same grid point fire in one wake-up.
+  TimePoint Coalesce(TimePoint when, Duration max_grain) const;
+  // The grid step of Coalesce; 1 ms (the tick) until set.
+  void set_coalescing_grain(Duration grain) { grain_ = grain; }
+  Duration coalescing_grain() const { return grain_; }
 
   // Blocks `signals` for the calling thread (call before starting other
   // threads so they inherit the mask) and delivers them on the loop.
@@ -79,6 +86,7 @@ class EventLoop {
 
   Clock* clock_;
   TimePoint epoch_;
+  Duration grain_ = std::chrono::milliseconds(1);
   TimerWheel wheel_;
   int epoll_fd_ = -1;
   int signal_fd_ = -1;

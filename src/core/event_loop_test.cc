@@ -168,5 +168,33 @@ TEST(EventLoopClockTest, TimerDueNowFiresInTheCurrentPass) {
   EXPECT_EQ(fired, 2);
 }
 
+// The coalescing grid counts from the loop's start: times round up to it,
+// never down, and a time on it stays put. Its step is the loop's grain or
+// the caller's bound, whichever is smaller.
+TEST(EventLoopClockTest, CoalesceRoundsUpToTheGridOfTheLoop) {
+  FakeClock clock;
+  EventLoop loop(&clock);
+  TimePoint start = clock.Now();
+  clock.Advance(std::chrono::microseconds(2500));  // the grid keeps its origin
+  const Duration kBound = milliseconds(100);
+  EXPECT_EQ(loop.coalescing_grain(), milliseconds(1));
+  EXPECT_EQ(loop.Coalesce(start + std::chrono::microseconds(1500), kBound),
+            start + milliseconds(2));
+  loop.set_coalescing_grain(milliseconds(10));
+  EXPECT_EQ(loop.Coalesce(start + milliseconds(20), kBound),
+            start + milliseconds(20));
+  EXPECT_EQ(loop.Coalesce(start + milliseconds(21), kBound),
+            start + milliseconds(30));
+  EXPECT_EQ(loop.Coalesce(start + std::chrono::microseconds(20001), kBound),
+            start + milliseconds(30));
+  EXPECT_EQ(loop.Coalesce(start - milliseconds(5), kBound), start);
+  // The caller's bound wins when smaller; below 1 ms it is the tick.
+  EXPECT_EQ(loop.Coalesce(start + milliseconds(21), milliseconds(4)),
+            start + milliseconds(24));
+  EXPECT_EQ(loop.Coalesce(start + std::chrono::microseconds(1500),
+                          std::chrono::microseconds(10)),
+            start + milliseconds(2));
+}
+
 }  // namespace
 }  // namespace watchd

@@ -52,10 +52,13 @@ Status Daemon::Init() {
   s = BuildServices();
   if (!s.ok()) return s;
   size_t count = 0;
+  double rate = 0;
   for (auto& service : services_) {
-    service->Start();
+    for (const auto& check : service->checks()) rate += check->rate();
     count += service->checks().size();
   }
+  loop_.set_coalescing_grain(Check::CoalescingGrain(rate));
+  for (auto& service : services_) service->Start();
   metrics_->SetConfigReloadSuccessful(true);
 
   if (!config_.daemon.metrics_listen.empty()) {
@@ -100,7 +103,7 @@ Status Daemon::BuildServices() {
     Service* service = services_.back().get();
     by_name[service->name()] = service;
     depends.emplace_back(service, std::move(depends_on));
-    ProbeEnv env{&loop_, curl_.get(), resolvers_.get(), service};
+    ProbeEnv env{&loop_, curl_.get(), resolvers_.get(), service, &sockets_};
     for (const CheckConfig& check : checks) {
       auto probe = MakeProbe(check.probe, env);
       if (!probe.ok()) {

@@ -12,6 +12,7 @@
 #include "core/event_loop.h"
 #include "core/random.h"
 #include "core/status.h"
+#include "net/socket_pool.h"
 
 namespace watchd {
 
@@ -48,6 +49,7 @@ class Daemon {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<CurlMulti> curl_;
   std::unique_ptr<ResolverPool> resolvers_;
+  SocketPool sockets_;  // before services_: their probes give sockets back
   // Destroyed in reverse: services (with their checks and supervisor
   // calls) go before the supervisors and reporters they use.
   std::map<std::string, std::unique_ptr<Supervisor>> supervisors_;

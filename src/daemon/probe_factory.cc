@@ -18,7 +18,7 @@ struct Maker {
     auto resolver = env.resolvers->Get(std::nullopt);
     if (!resolver.ok()) return resolver.status();
     return std::unique_ptr<Probe>(
-        std::make_unique<HttpProbe>(c, env.curl, *resolver));
+        std::make_unique<HttpProbe>(c, env.curl, *resolver, env.sockets));
   }
   Result<std::unique_ptr<Probe>> operator()(const TcpProbeConfig& c) const {
     auto resolver = env.resolvers->Get(std::nullopt);

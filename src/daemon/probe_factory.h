@@ -15,6 +15,7 @@ class EventLoop;
 class CurlMulti;
 class ProcessSource;
 class ResolverPool;
+class SocketPool;
 
 struct ProbeEnv {
   EventLoop* loop = nullptr;
@@ -22,6 +23,7 @@ struct ProbeEnv {
   ResolverPool* resolvers = nullptr;
   // The service's process, for process and memory probes.
   ProcessSource* process = nullptr;
+  SocketPool* sockets = nullptr;  // reused by plain-http probes
 };
 
 Result<std::unique_ptr<Probe>> MakeProbe(const ProbeConfig& config,

@@ -50,7 +50,7 @@ void Check::Start() {
       jitter_ <= 0 ? Duration::zero() : std::min(interval_, kMaxFirstSpread);
   planned_ = loop_->Now() +
              std::chrono::duration_cast<Duration>(window * random_->Uniform());
-  loop_->ScheduleAt(&timer_, planned_);
+  loop_->ScheduleAt(&timer_, Due());
 }
 
 void Check::Stop() {
@@ -72,6 +72,27 @@ void Check::Reset() {
     state_ = CheckState::kPending;
     observer_->OnStateChange(*this, from, state_);
   }
+}
+
+Duration Check::CoalescingGrain(double runs_per_second) {
+  constexpr double kRunsPerWake = 10;
+  constexpr Duration kMin = std::chrono::milliseconds(1);
+  constexpr Duration kMax = std::chrono::milliseconds(10);
+  double seconds = std::min(1.0, kRunsPerWake / std::max(runs_per_second, 1.0));
+  auto grain = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double>(seconds));
+  return std::clamp(grain, kMin, kMax);
+}
+
+double Check::rate() const {
+  return 1.0 / std::chrono::duration<double>(interval_).count();
+}
+
+TimePoint Check::Due() const {
+  // On the loop's grid, at most 1% of the interval apart, so that runs due
+  // close together start in one wake-up; planned_ stays exact, so the
+  // period does not drift by the rounding.
+  return loop_->Coalesce(planned_, interval_ / 100);
 }
 
 Duration Check::JitteredInterval() {
@@ -112,7 +133,7 @@ void Check::Complete(ProbeResult result) {
   loop_->Cancel(&timer_);
   TimePoint now = loop_->Now();
   last_duration_ = now - started_;
-  Duration lateness = std::max(Duration::zero(), started_ - planned_);
+  Duration lateness = std::max(Duration::zero(), started_ - Due());
 
   CheckState from = state_;
   if (result.outcome == ProbeOutcome::kSuccess) {
@@ -153,7 +174,7 @@ void Check::ScheduleNext() {
   } else if (planned_ < now) {
     planned_ = now;
   }
-  loop_->ScheduleAt(&timer_, planned_);
+  loop_->ScheduleAt(&timer_, Due());
 }
 
 }  // namespace watchd

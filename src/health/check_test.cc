@@ -21,6 +21,7 @@ class ScriptedProbe : public Probe {
  public:
   void Start(Duration, DoneCallback done) override {
     ++starts;
+    if (clock != nullptr) started_at.push_back(clock->Now());
     in_flight = true;
     if (script.empty() || script.front() == kHang) {
       if (!script.empty()) script.pop_front();
@@ -43,6 +44,8 @@ class ScriptedProbe : public Probe {
   int starts = 0;
   int cancels = 0;
   bool in_flight = false;
+  const Clock* clock = nullptr;  // set: each start's time is kept
+  std::vector<TimePoint> started_at;
 
  private:
   DoneCallback done_;
@@ -69,6 +72,7 @@ class CheckTest : public ::testing::Test {
   std::unique_ptr<Check> Make(CheckConfig config) {
     auto probe = std::make_unique<ScriptedProbe>();
     probe_ = probe.get();
+    probe_->clock = &clock_;
     return std::make_unique<Check>(service_, config, std::move(probe), &loop_,
                                    &random_, &recorder_);
   }
@@ -147,6 +151,41 @@ TEST_F(CheckTest, RunsOnItsIntervalWithoutDrift) {
   // First run at t=0 (no jitter), then every second.
   EXPECT_EQ(probe_->starts, 11);
   for (Duration late : recorder_.lateness) EXPECT_LT(late, milliseconds(20));
+}
+
+// About ten runs share a wake-up, on a grid of 1 to 10 ms.
+TEST(CheckGrainTest, CoalescingGrainShrinksAsTheRateGrows) {
+  EXPECT_EQ(Check::CoalescingGrain(0), milliseconds(10));
+  EXPECT_EQ(Check::CoalescingGrain(10), milliseconds(10));
+  EXPECT_EQ(Check::CoalescingGrain(1000), milliseconds(10));
+  EXPECT_EQ(Check::CoalescingGrain(2000), milliseconds(5));
+  EXPECT_EQ(Check::CoalescingGrain(10000), milliseconds(1));
+  EXPECT_EQ(Check::CoalescingGrain(100000), milliseconds(1));
+}
+
+// Runs start on the loop's grid (here 10 ms, below 1% of the interval), so that
+// checks due close together share a wake-up; lateness counts from the grid
+// point, and the plan stays exact, so an interval off the grid does not drift.
+TEST_F(CheckTest, RunsStartOnTheGridWithoutDrift) {
+  loop_.set_coalescing_grain(Check::CoalescingGrain(1000));
+  CheckConfig c = Config();
+  c.interval = milliseconds(1003);
+  auto check = Make(c);
+  for (int i = 0; i < 200; ++i)
+    probe_->script.push_back(ProbeOutcome::kSuccess);
+  TimePoint origin = loop_.Now();
+  check->Start();
+  loop_.RunOnce(Duration::zero());  // the first run, due at once
+  Advance(milliseconds(100500), milliseconds(1));
+  ASSERT_EQ(probe_->started_at.size(), 101u);
+  for (size_t k = 0; k < probe_->started_at.size(); ++k) {
+    // Run k is planned at k x 1003 ms and starts at the next 10 ms point.
+    auto planned = milliseconds(1003 * static_cast<int64_t>(k));
+    auto due =
+        (planned + milliseconds(9)) / milliseconds(10) * milliseconds(10);
+    EXPECT_EQ(probe_->started_at[k] - origin, due) << "run " << k;
+  }
+  for (Duration late : recorder_.lateness) EXPECT_EQ(late, Duration::zero());
 }
 
 TEST_F(CheckTest, StallSkipsMissedPeriodsInsteadOfReplayingThem) {

@@ -17,6 +17,7 @@ namespace watchd {
 
 class EventLoop;
 class HttpResponseParser;
+class SocketPool;
 
 class HttpExchange {
  public:
@@ -30,7 +31,10 @@ class HttpExchange {
   // touched after it, so it may destroy or restart the exchange.
   using DoneCallback = std::function<void(End end, std::string reason)>;
 
-  explicit HttpExchange(EventLoop* loop) : loop_(loop) {}
+  // With `sockets`, connections are made on sockets taken from it and given
+  // back after a response; it must outlive the exchange.
+  explicit HttpExchange(EventLoop* loop, SocketPool* sockets = nullptr)
+      : loop_(loop), sockets_(sockets) {}
   ~HttpExchange() { Cancel(); }
   HttpExchange(const HttpExchange&) = delete;
   HttpExchange& operator=(const HttpExchange&) = delete;
@@ -58,9 +62,11 @@ class HttpExchange {
   void OnEvent(uint32_t events);
   void Watch(uint32_t events);  // ends the exchange when the loop refuses
   void Finish(End end, std::string reason);
-  void CloseSocket();
+  // Gives the socket back to sockets_ when `reuse`, else closes it.
+  void CloseSocket(bool reuse = false);
 
   EventLoop* loop_;
+  SocketPool* sockets_;
   const SocketAddress* addresses_ = nullptr;
   size_t count_ = 0;
   size_t current_ = 0;

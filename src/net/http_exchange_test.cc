@@ -1,6 +1,7 @@
 #include "net/http_exchange.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -10,6 +11,7 @@
 
 #include "core/event_loop.h"
 #include "net/http_response_parser.h"
+#include "net/socket_pool.h"
 #include "tests/support/net.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
@@ -65,7 +67,8 @@ class HttpExchangeTest : public ::testing::Test {
   }
 
   EventLoop loop_;
-  HttpExchange exchange_{&loop_};
+  SocketPool sockets_;
+  HttpExchange exchange_{&loop_, &sockets_};
   testing::TempDir dir_;
   testing::Subprocess server_;
   int port_ = 0;
@@ -94,6 +97,24 @@ TEST_F(HttpExchangeTest, ReadsAResponse) {
   HttpResponseParser again(false, 1 << 20, true);
   e = Exchange({Address("127.0.0.1", port_)}, Get("/ok"), &again);
   EXPECT_EQ(again.status(), 200);
+}
+
+// After a response the socket goes back to the pool and serves the next
+// exchange; one that failed is closed instead.
+TEST_F(HttpExchangeTest, SocketIsReusedAfterAResponseOnly) {
+  StartServer();
+  for (int i = 0; i < 3; ++i) {
+    HttpResponseParser parser(false, 1 << 20, true);
+    Ended e = Exchange({Address("127.0.0.1", port_)}, Get("/ok"), &parser);
+    EXPECT_EQ(e.end, HttpExchange::End::kResponse) << e.reason;
+    EXPECT_EQ(parser.status(), 200) << "exchange " << i;
+    EXPECT_EQ(sockets_.size(), 1u) << "exchange " << i;
+  }
+  HttpResponseParser refused(false, 1 << 20, false);
+  Ended e =
+      Exchange({Address("127.0.0.1", testing::FreePort())}, Get("/"), &refused);
+  EXPECT_EQ(e.reason, "connection refused");
+  EXPECT_EQ(sockets_.size(), 0u);
 }
 
 TEST_F(HttpExchangeTest, ClosedPortIsRefused) {
@@ -149,6 +170,7 @@ TEST_F(HttpExchangeTest, HangingServerKeepsTheExchangeUntilCancelled) {
   EXPECT_TRUE(exchange_.busy());
   exchange_.Cancel();
   EXPECT_FALSE(exchange_.busy());
+  EXPECT_EQ(sockets_.size(), 0u) << "a cancelled connection is closed";
   for (int i = 0; i < 5; ++i) loop_.RunOnce(milliseconds(20));
   EXPECT_FALSE(ended);
 }
@@ -173,6 +195,10 @@ TEST_F(HttpExchangeTest, Ipv6Loopback) {
   Ended e = Exchange({Address("::1", port)}, Get("/ok"), &parser);
   EXPECT_EQ(e.end, HttpExchange::End::kResponse) << e.reason;
   EXPECT_EQ(parser.status(), 200);
+  EXPECT_EQ(sockets_.Take(AF_INET), -1);
+  int fd = sockets_.Take(AF_INET6);
+  EXPECT_GE(fd, 0) << "an IPv6 socket is kept for IPv6";
+  if (fd >= 0) close(fd);
 }
 
 }  // namespace

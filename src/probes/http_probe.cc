@@ -19,8 +19,9 @@
 namespace watchd {
 
 struct HttpProbe::LeanRun {
-  LeanRun(EventLoop* loop, bool head, uint64_t max_body, bool keep_body)
-      : exchange(loop), parser(head, max_body, keep_body) {}
+  LeanRun(EventLoop* loop, SocketPool* sockets, bool head, uint64_t max_body,
+          bool keep_body)
+      : exchange(loop, sockets), parser(head, max_body, keep_body) {}
   HttpExchange exchange;
   HttpResponseParser parser;
   Timer backstop;
@@ -78,9 +79,10 @@ std::optional<double> ParseCertDate(const char* text) {
 }  // namespace
 
 HttpProbe::HttpProbe(const HttpProbeConfig& config, CurlMulti* multi,
-                     Resolver* resolver)
+                     Resolver* resolver, SocketPool* sockets)
     : multi_(multi),
       resolver_(resolver),
+      sockets_(sockets),
       max_body_bytes_(config.max_body_bytes),
       expect_status_(config.expect_status) {
   std::string method = config.method;
@@ -324,8 +326,9 @@ void HttpProbe::SetResolveList(const std::vector<std::string>& addresses) {
 
 void HttpProbe::StartExchange() {
   EventLoop* loop = multi_->loop();
-  lean_run_ = std::make_unique<LeanRun>(
-      loop, method_ == Method::kHead, max_body_bytes_, expect_body_ != nullptr);
+  lean_run_ =
+      std::make_unique<LeanRun>(loop, sockets_, method_ == Method::kHead,
+                                max_body_bytes_, expect_body_ != nullptr);
   lean_run_->backstop.set_callback([this] { OnBackstop(); });
   loop->ScheduleAfter(&lean_run_->backstop, BackstopLeft());
   LeanRun* run = lean_run_.get();

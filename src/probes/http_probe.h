@@ -30,14 +30,17 @@
 namespace watchd {
 
 class CurlMulti;
+class SocketPool;
 
 class HttpProbe : public Probe {
  public:
   // multi and resolver must outlive the probe; the resolver is asked only
   // for host names, never for IP literals. A bad URL or expect_body is
   // reported by every run as an error.
-  HttpProbe(const HttpProbeConfig& config, CurlMulti* multi,
-            Resolver* resolver);
+  // Plain-http runs reuse sockets from `sockets` when given (it must
+  // outlive the probe too).
+  HttpProbe(const HttpProbeConfig& config, CurlMulti* multi, Resolver* resolver,
+            SocketPool* sockets = nullptr);
   ~HttpProbe() override;
   HttpProbe(const HttpProbe&) = delete;
   HttpProbe& operator=(const HttpProbe&) = delete;
@@ -81,6 +84,7 @@ class HttpProbe : public Probe {
 
   CurlMulti* multi_;
   Resolver* resolver_;
+  SocketPool* sockets_;
 
   // From the configuration, fixed for the probe's life. Kept small: one
   // probe per check, and 10,000 checks must fit in a few tens of MiB.
