@@ -128,8 +128,19 @@ void EventLoop::OnSignalReadable() {
   }
 }
 
+Duration EventLoop::EpollTimeout(Duration wait) {
+  // select_estimate_accuracy() in fs/select.c: slack of timeout / 1000 for
+  // a task of nice 0 (/ 200 when niced), at most 100 ms. An idle loop
+  // sleeping 15 s would otherwise start its check up to 15 ms late.
+  constexpr Duration kExact = std::chrono::seconds(1);
+  constexpr Duration kMaxSlack = std::chrono::milliseconds(100);
+  if (wait <= kExact) return wait;
+  return wait - std::min<Duration>(wait / 200, kMaxSlack);
+}
+
 int EventLoop::Wait(std::optional<Duration> wait) {
   const int max_events = static_cast<int>(events_.size());
+  if (wait) wait = EpollTimeout(*wait);
   // epoll_pwait2 sleeps to the nanosecond: epoll_wait's whole milliseconds,
   // rounded up, would make every timer up to 1 ms late.
   if (!no_pwait2_) {

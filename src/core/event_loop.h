@@ -70,6 +70,11 @@ class EventLoop {
 
   TimePoint Now() const { return clock_->Now(); }
   Clock* clock() const { return clock_; }
+
+  // What to ask epoll for to wake by `wait`: Linux lets a poll timeout
+  // fire late by 0.1% of its length (0.5% when niced, up to 100 ms), so a
+  // wait over a second is asked short by that much and its rest slept again.
+  static Duration EpollTimeout(Duration wait);
   size_t pending_timers() const { return wheel_.size(); }
 
  private:

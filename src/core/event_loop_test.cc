@@ -196,5 +196,22 @@ TEST(EventLoopClockTest, CoalesceRoundsUpToTheGridOfTheLoop) {
             start + milliseconds(2));
 }
 
+// Long waits are asked short of their end by the kernel's slack (0.1% of
+// the timeout, 0.5% when niced, at most 100 ms), so they never wake late.
+TEST(EventLoopClockTest, LongWaitsAreAskedShortOfTheKernelsSlack) {
+  using std::chrono::seconds;
+  EXPECT_EQ(EventLoop::EpollTimeout(milliseconds(3)), milliseconds(3));
+  EXPECT_EQ(EventLoop::EpollTimeout(seconds(1)), seconds(1));
+  EXPECT_EQ(EventLoop::EpollTimeout(seconds(15)), milliseconds(14925));
+  EXPECT_EQ(EventLoop::EpollTimeout(seconds(3600)),
+            seconds(3600) - milliseconds(100));
+  for (Duration w :
+       {Duration(seconds(2)), Duration(seconds(15)), Duration(seconds(600))}) {
+    Duration asked = EventLoop::EpollTimeout(w);
+    Duration slack = std::min<Duration>(asked / 200, milliseconds(100));
+    EXPECT_LE(asked + slack, w) << "even a niced loop wakes by its time";
+  }
+}
+
 }  // namespace
 }  // namespace watchd
