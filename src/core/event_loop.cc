@@ -82,6 +82,12 @@ uint64_t EventLoop::TickOf(TimePoint t) const {
           .count());
 }
 
+uint64_t EventLoop::TickAtOrAfter(TimePoint t) const {
+  uint64_t tick = TickOf(t);
+  if (epoch_ + std::chrono::milliseconds(tick) < t) ++tick;
+  return tick;
+}
+
 void EventLoop::ScheduleAt(Timer* t, TimePoint when) {
   // A time already reached fires in this pass of the loop, not a tick later:
   // work handed over with a zero delay (curl's "act now") is not held back.
@@ -90,15 +96,11 @@ void EventLoop::ScheduleAt(Timer* t, TimePoint when) {
     return;
   }
   // Round up, so a timer never fires before its time.
-  uint64_t tick = TickOf(when);
-  if (epoch_ + std::chrono::milliseconds(tick) < when) ++tick;
-  wheel_.Schedule(t, tick);
+  wheel_.Schedule(t, TickAtOrAfter(when));
 }
 
 TimePoint EventLoop::Coalesce(TimePoint when, Duration max_grain) const {
-  if (when <= epoch_) return epoch_;
-  uint64_t tick = TickOf(when);
-  if (epoch_ + std::chrono::milliseconds(tick) < when) ++tick;
+  uint64_t tick = TickAtOrAfter(when);
   auto grain_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::min(grain_, max_grain));
   uint64_t g = std::max<int64_t>(1, grain_ms.count());

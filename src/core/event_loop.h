@@ -83,7 +83,8 @@ class EventLoop {
     IoCallback cb;
   };
 
-  uint64_t TickOf(TimePoint t) const;  // ms since epoch_, rounded down
+  uint64_t TickOf(TimePoint t) const;         // ms since epoch_, rounded down
+  uint64_t TickAtOrAfter(TimePoint t) const;  // the same, rounded up
   void RunTimers();
   // epoll for up to `wait` (nullopt: until I/O); returns epoll's count.
   int Wait(std::optional<Duration> wait);

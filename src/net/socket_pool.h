@@ -1,7 +1,7 @@
 // Disconnected TCP sockets kept for the next connection. connect(AF_UNSPEC)
 // resets a socket to unconnected in a fraction of what closing it and
-// allocating another costs the kernel (no file, inode or epoll item to
-// free and create), which is a tenth of a plain-http probe's CPU.
+// allocating another costs the kernel (no socket, file or inode to free
+// and create), which is a tenth of a plain-http probe's CPU.
 #ifndef WATCHD_NET_SOCKET_POOL_H_
 #define WATCHD_NET_SOCKET_POOL_H_
 
