@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "actions/argv_template.h"
-#include "actions/child_process.h"
 #include "core/event_loop.h"
 #include "core/timer_wheel.h"
+#include "os/child_process.h"
 
 namespace watchd {
 namespace {

@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "actions/child_process.h"
 #include "actions/command_supervisor.h"
+#include "os/child_process.h"
 
 namespace watchd {
 namespace {

@@ -16,6 +16,7 @@
 #include "metrics/metrics.h"
 #include "net/curl_multi.h"
 #include "net/resolver_pool.h"
+#include "os/process_table.h"
 
 namespace watchd {
 
@@ -97,9 +98,9 @@ Status Daemon::BuildServices() {
         std::make_unique<ServiceReporter>(metrics_.get(), config.name));
     std::vector<CheckConfig> checks = std::move(config.checks);
     std::vector<std::string> depends_on = config.depends_on;
-    services_.push_back(
-        std::make_unique<Service>(std::move(config), supervisor, &loop_,
-                                  &random_, service_reporters_.back().get()));
+    services_.push_back(std::make_unique<Service>(
+        std::move(config), supervisor, &loop_, &random_,
+        service_reporters_.back().get(), SystemProcessTable()));
     Service* service = services_.back().get();
     by_name[service->name()] = service;
     depends.emplace_back(service, std::move(depends_on));

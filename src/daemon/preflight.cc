@@ -1,6 +1,6 @@
 #include "daemon/preflight.h"
 
-#include "actions/child_process.h"
+#include "os/child_process.h"
 
 namespace watchd {
 namespace {

@@ -47,11 +47,14 @@ void ServiceReporter::OnRestartDone(const Service& service,
 
 void ServiceReporter::OnEscalation(const Service& service,
                                    const ProcessIdentity& process,
-                                   const Status& result) {
+                                   int descendants, const Status& result) {
   if (result.ok()) {
-    spdlog::warn("service {}: stop did not end pid {} within {}: sent SIGKILL",
-                 service.name(), process.pid,
-                 FormatDuration(service.config().stop_timeout));
+    spdlog::warn(
+        "service {}: stop did not end pid {} and its tree within {}: sent "
+        "SIGKILL ({} descendant{} killed)",
+        service.name(), process.pid,
+        FormatDuration(service.config().stop_timeout), descendants,
+        descendants == 1 ? "" : "s");
   } else {
     spdlog::warn("service {}: stop hung past {}, SIGKILL not sent: {}",
                  service.name(), FormatDuration(service.config().stop_timeout),

@@ -19,7 +19,8 @@ class ServiceReporter : public ServiceObserver {
                  const std::string& detail) override;
   void OnRestartDone(const Service& service, const Status& result) override;
   void OnEscalation(const Service& service, const ProcessIdentity& process,
-                    const Status& result) override;
+                    int descendants, const Status& result) override;
+
   void OnResidentMemory(const Service& service, uint64_t bytes) override;
   void OnNotice(const Service& service, const std::string& text) override;
 

@@ -56,6 +56,7 @@ void Check::Start() {
 void Check::Stop() {
   if (running_) probe_->Cancel();
   running_ = false;
+  early_.reset();
   loop_->Cancel(&timer_);
 }
 
@@ -63,6 +64,7 @@ void Check::Reset() {
   if (running_) {
     probe_->Cancel();
     running_ = false;
+    early_.reset();
     ScheduleNext();
   }
   failures_ = 0;
@@ -103,7 +105,10 @@ Duration Check::JitteredInterval() {
 }
 
 void Check::OnTimer() {
-  if (running_) {
+  if (early_) {
+    std::unique_ptr<ProbeResult> result = std::move(early_);
+    Complete(std::move(*result));
+  } else if (running_) {
     OnTimeout();
   } else {
     Run();
@@ -114,17 +119,24 @@ void Check::Run() {
   running_ = true;
   started_ = loop_->Now();
   loop_->ScheduleAfter(&timer_, timeout_);
-  probe_->Start(timeout_,
-                [this](ProbeResult result) { Complete(std::move(result)); });
+  in_start_ = true;
+  probe_->Start(timeout_, [this](ProbeResult result) {
+    if (in_start_) {
+      early_ = std::make_unique<ProbeResult>(std::move(result));
+    } else {
+      Complete(std::move(result));
+    }
+  });
+  in_start_ = false;
+  // An answer inside Start is finished from the loop: observers that reset
+  // or stop this check must not do so while the probe is still starting.
+  if (early_) loop_->ScheduleAfter(&timer_, Duration::zero());
 }
 
 void Check::OnTimeout() {
   if (!running_) return;
   probe_->Cancel();
-  ProbeResult result;
-  result.outcome = ProbeOutcome::kTimeout;
-  result.reason = "timeout after " + FormatDuration(timeout_);
-  Complete(std::move(result));
+  Complete(probe_->TimedOut(timeout_));
 }
 
 void Check::Complete(ProbeResult result) {

@@ -25,7 +25,8 @@ enum class CheckState { kPending, kPassing, kFailing };
 // "pending", "passing", "failing".
 const char* CheckStateName(CheckState state);
 
-// Told of a run's end: OnStateChange (when the state moved) comes before
+// Told of a run's end, always from the loop (a probe's answer inside its
+// own Start is deferred): OnStateChange (when the state moved) comes before
 // OnProbeDone. Observers may Reset() or Stop() the check, never destroy it.
 class CheckObserver {
  public:
@@ -122,7 +123,10 @@ class Check {
   OnFailure on_failure_;
   CheckState state_ = CheckState::kPending;
   bool running_ = false;
+  bool in_start_ = false;  // inside probe_->Start
   std::optional<ProbeResult> last_;
+  // A result the probe gave inside Start, finished from timer_.
+  std::unique_ptr<ProbeResult> early_;
 };
 
 }  // namespace watchd

@@ -8,10 +8,12 @@
 #include <string>
 
 #include "core/clock.h"
-#include "core/procfs.h"
 #include "core/status.h"
+#include "os/procfs.h"
 
 namespace watchd {
+
+class ProcessTable;
 
 class PidfileReader {
  public:
@@ -23,7 +25,8 @@ class PidfileReader {
   // whose timestamps come from another machine's clock.
   static constexpr Duration kMaxAge = std::chrono::seconds(10);
 
-  explicit PidfileReader(Duration settle = kSettle) : settle_(settle) {}
+  explicit PidfileReader(ProcessTable* table, Duration settle = kSettle)
+      : table_(table), settle_(settle) {}
 
   // The pid the file at `path` names now; `now` is the loop's time.
   Result<PidfileContents> Read(const std::string& path, TimePoint now);
@@ -35,6 +38,7 @@ class PidfileReader {
   int opens() const { return opens_; }
 
  private:
+  ProcessTable* table_;
   Duration settle_;
   std::optional<PidfileContents> cached_;
   TimePoint read_at_{};

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdio.h>
 
+#include "os/process_table.h"
 #include "tests/support/subprocess.h"
 
 namespace watchd {
@@ -19,7 +20,7 @@ class PidfileReaderTest : public ::testing::Test {
 
 TEST_F(PidfileReaderTest, SettledFileIsReadOnceWhileUnchanged) {
   ASSERT_TRUE(testing::WriteFile(path_, "4242\n"));
-  PidfileReader reader(Duration::zero());
+  PidfileReader reader(SystemProcessTable(), Duration::zero());
   for (int i = 0; i < 5; ++i) {
     auto r = reader.Read(path_, t0_ + seconds(i));
     ASSERT_TRUE(r.ok()) << r.status().message();
@@ -31,7 +32,7 @@ TEST_F(PidfileReaderTest, SettledFileIsReadOnceWhileUnchanged) {
 
 TEST_F(PidfileReaderTest, RewriteAndReplacementAreSeen) {
   ASSERT_TRUE(testing::WriteFile(path_, "4242\n"));
-  PidfileReader reader(Duration::zero());
+  PidfileReader reader(SystemProcessTable(), Duration::zero());
   ASSERT_EQ(reader.Read(path_, t0_)->pid, 4242);
   // Rewritten in place.
   ASSERT_TRUE(testing::WriteFile(path_, "51515\n"));
@@ -56,7 +57,7 @@ TEST_F(PidfileReaderTest, FreshFileIsReadEveryTime) {
   // Written just now: a second rewrite in the same timestamp tick could
   // look the same to stat(), so nothing is cached yet.
   ASSERT_TRUE(testing::WriteFile(path_, "4242\n"));
-  PidfileReader reader;
+  PidfileReader reader(SystemProcessTable());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(reader.Read(path_, t0_).ok());
   EXPECT_EQ(reader.opens(), 3);
   EXPECT_FALSE(reader.last_cached());
@@ -64,7 +65,7 @@ TEST_F(PidfileReaderTest, FreshFileIsReadEveryTime) {
 
 TEST_F(PidfileReaderTest, ReadAgainAfterMaxAgeOrForget) {
   ASSERT_TRUE(testing::WriteFile(path_, "4242\n"));
-  PidfileReader reader(Duration::zero());
+  PidfileReader reader(SystemProcessTable(), Duration::zero());
   ASSERT_TRUE(reader.Read(path_, t0_).ok());
   ASSERT_TRUE(reader.Read(path_, t0_ + PidfileReader::kMaxAge / 2).ok());
   EXPECT_EQ(reader.opens(), 1);
@@ -77,7 +78,7 @@ TEST_F(PidfileReaderTest, ReadAgainAfterMaxAgeOrForget) {
 
 TEST_F(PidfileReaderTest, InvalidContentIsAnErrorAndNotCached) {
   ASSERT_TRUE(testing::WriteFile(path_, "not a pid\n"));
-  PidfileReader reader(Duration::zero());
+  PidfileReader reader(SystemProcessTable(), Duration::zero());
   auto r = reader.Read(path_, t0_);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("holds no pid"), std::string::npos)

@@ -3,38 +3,21 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <map>
 
-#include "actions/kill.h"
 #include "actions/supervisor.h"
 #include "core/event_loop.h"
 #include "core/timer_wheel.h"
-#include "health/pidfile_reader.h"
+#include "health/process_tracker.h"
+#include "health/restart_policy.h"
+#include "os/process_table.h"
 
 namespace watchd {
 namespace {
 
-// How often a missing process is looked for again.
-constexpr Duration kPollInterval = std::chrono::seconds(1);
-// A pidfile is written by its process, so it is never older than that
-// process; one more than this much older names a recycled pid.
-constexpr double kPidfileSlackSeconds = 1.0;
-// Lookups this close together (the checks of a service due in the same
-// tick of the loop) share one look at the process.
-constexpr Duration kShareWindow = std::chrono::milliseconds(1);
-// Bound on the parent chain walked to tie a pidfile's pid to the
-// supervisor's process.
-constexpr int kMaxAncestry = 64;
+using Presence = ProcessLookup::Presence;
 
-bool DescendsFrom(pid_t pid, pid_t ancestor) {
-  for (int i = 0; i < kMaxAncestry && pid > 1; ++i) {
-    if (pid == ancestor) return true;
-    auto st = ReadProcStat(pid);
-    if (!st.ok()) return false;
-    pid = st->ppid;
-  }
-  return pid == ancestor;
-}
+// How often a missing (or unknown) process is looked for again.
+constexpr Duration kPollInterval = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -56,69 +39,63 @@ const char* ServiceStateName(ServiceState state) {
       return "unmonitored";
     case ServiceState::kBlocked:
       return "blocked";
+    case ServiceState::kUnknown:
+      return "unknown";
   }
   return "ok";
 }
 
-struct Service::Supervision {
+struct Service::Supervision : ProcessTracker::Listener {
   explicit Supervision(Service* s)
-      : poll_timer([s] { s->RefreshProcess(); }),
-        status_done_timer([s] { s->OnStatusDone(); }),
+      : service(s),
+        tracker(s->config_, s->supervisor_, s->loop_, s->table_, this),
+        policy(s->config_.restart_limit, s->config_.restart_backoff),
+        poll_timer([s] { s->sup_->tracker.Refresh(); }),
         restart_done_timer([s] { s->OnRestartDone(); }),
         escalation_timer([s] { s->Escalate(); }),
         grace_timer([s] { s->Evaluate(); }),
         retry_timer([s] { s->Evaluate(); }) {}
 
-  // The process watchd recorded, and why the last lookup found none.
-  std::optional<ProcessIdentity> identity;
-  std::string presence_reason;
-  TimePoint absent_since{};
-  PidfileReader pidfile;
-  // The last pidfile lookup that found the process, answered again to the
-  // lookups of the same tick (checks due together share one look).
-  std::optional<Sighting> shared;
-  TimePoint shared_at{};
-  std::map<LookupId, Callback> lookups;
-  LookupId next_lookup = 0;
-  // Supervisor callbacks only store their result and wake a timer: a call
-  // object is never destroyed from inside its own callback.
-  std::unique_ptr<SupervisorCall> status_call;
-  std::optional<Result<ProgramStatus>> status_result;
-  Timer poll_timer;  // looks again for a missing process
-  Timer status_done_timer;
+  void OnLook(const ProcessLookup& look, Presence before,
+              const std::optional<ProcessIdentity>& previous) override {
+    service->OnLook(look, before, previous);
+  }
 
-  // Restarts.
+  Service* service;
+  ProcessTracker tracker;
+  RestartPolicy policy;
+  Timer poll_timer;
+
+  // Restarts. Supervisor callbacks only store their result and wake a
+  // timer: a call object is never destroyed from inside its own callback.
   std::unique_ptr<SupervisorCall> restart_call;
   std::optional<Status> restart_result;
   std::string restart_detail;
-  std::optional<ProcessIdentity> stopping;  // the process being restarted
+  // The process being restarted and its tree as the stop began: what
+  // escalation may end, each checked by pidfd and start time.
+  std::optional<ProcessIdentity> stopping;
+  std::vector<ProcessIdentity> stopping_tree;
   Timer restart_done_timer;
   Timer escalation_timer;
   Timer grace_timer;
   Timer retry_timer;
   TimePoint grace_until{};
-  TimePoint next_restart_allowed{};
-  // Successful restarts within restart_limit.within, oldest first: at most
-  // restart_limit.max, and no allocation while there are none.
-  std::vector<TimePoint> restart_history;
-  bool status_in_flight = false;
   bool restart_in_flight = false;
   bool limit_alerted = false;
   bool confirming = false;  // the look before acting is running
 };
 
 Service::Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
-                 Random* random, ServiceObserver* observer)
+                 Random* random, ServiceObserver* observer, ProcessTable* table)
     : config_(std::move(config)),
       supervisor_(supervisor),
       loop_(loop),
       random_(random),
-      observer_(observer) {
+      observer_(observer),
+      table_(table) {
   // Each Check keeps what it needs of its own config.
   config_.checks = std::vector<CheckConfig>();
-  if (supervisor_ != nullptr || config_.pidfile) {
-    sup_ = std::make_unique<Supervision>(this);
-  }
+  if (supervisor_ != nullptr || config_.pidfile) sup();
 }
 
 Service::~Service() {
@@ -128,10 +105,17 @@ Service::~Service() {
   checks_.clear();
 }
 
-const std::optional<ProcessIdentity>& Service::process() const {
-  static const std::optional<ProcessIdentity> kNone;
-  return sup_ ? sup_->identity : kNone;
+Service::Supervision& Service::sup() {
+  if (!sup_) sup_ = std::make_unique<Supervision>(this);
+  return *sup_;
 }
+
+std::optional<ProcessIdentity> Service::process() const {
+  if (!sup_ || sup_->tracker.presence() != Presence::kFound) return {};
+  return sup_->tracker.identity();
+}
+
+int Service::restarts() const { return sup_ ? sup_->policy.total() : 0; }
 
 void Service::AddCheck(const CheckConfig& config, std::unique_ptr<Probe> probe,
                        CheckObserver* reporter) {
@@ -146,8 +130,7 @@ void Service::SetDependencies(const std::vector<Service*>& dependencies) {
 }
 
 bool Service::HasPidSource() const {
-  return config_.pidfile.has_value() ||
-         (supervisor_ != nullptr && supervisor_->reports_pid());
+  return sup_ && sup_->tracker.has_source();
 }
 
 bool Service::Restarting() const { return sup_ && sup_->restart_in_flight; }
@@ -155,7 +138,7 @@ bool Service::Restarting() const { return sup_ && sup_->restart_in_flight; }
 void Service::Start() {
   started_ = true;
   for (auto& check : checks_) check->Start();
-  if (HasPidSource()) RefreshProcess();
+  if (HasPidSource()) sup_->tracker.Refresh();
   Evaluate();
 }
 
@@ -164,211 +147,57 @@ void Service::Stop() {
   for (auto& check : checks_) check->Stop();
   if (!sup_) return;
   for (Timer* t :
-       {&sup_->poll_timer, &sup_->status_done_timer, &sup_->restart_done_timer,
-        &sup_->escalation_timer, &sup_->grace_timer, &sup_->retry_timer}) {
+       {&sup_->poll_timer, &sup_->restart_done_timer, &sup_->escalation_timer,
+        &sup_->grace_timer, &sup_->retry_timer}) {
     loop_->Cancel(t);
   }
-  sup_->status_call.reset();
+  sup_->tracker.Stop();
   sup_->restart_call.reset();
   sup_->restart_in_flight = false;
-  sup_->status_in_flight = false;
-  sup_->lookups.clear();
+  sup_->confirming = false;
 }
 
-// --- finding the process ----------------------------------------------------
-
-Service::Sighting Service::FromPidfile() {
-  Sighting s = ReadPidfileOnce();
-  // Only a pidfile read just now may declare the process gone: one that
-  // changed unseen must not hold on to a dead pid.
-  if (s.presence != Presence::kFound && sup_->pidfile.last_cached()) {
-    sup_->pidfile.Forget();
-    s = ReadPidfileOnce();
-  }
-  return s;
-}
-
-Service::Sighting Service::ReadPidfileOnce() {
-  const std::string& path = *config_.pidfile;
-  auto file = sup_->pidfile.Read(path, loop_->Now());
-  if (!file.ok()) return Sighting::Absent(file.status().message());
-  const pid_t pid = file->pid;
-  auto who = [&] { return "pid " + std::to_string(pid) + " from " + path; };
-  auto st = ReadProcStat(pid);
-  if (!st.ok()) return Sighting::Absent(who() + " is not running");
-  if (st->state == 'Z' || st->state == 'X') {
-    return Sighting::Absent(who() + " is a zombie");
-  }
-  double started = ProcessStartEpochSeconds(st->start_time);
-  double written = static_cast<double>(file->stamp.mtime_ns) / 1e9;
-  if (started > 0 && started > written + kPidfileSlackSeconds) {
-    return Sighting::Absent(
-        who() +
-        " names a process started after the pidfile was written "
-        "(recycled pid)");
-  }
-  return Sighting::Found(std::move(st).value());
-}
-
-Service::Sighting Service::CrossCheck(const Sighting& from_pidfile,
-                                      pid_t supervisor_pid) const {
-  if (from_pidfile.presence != Presence::kFound) {
-    // The supervisor runs something, but the pidfile cannot say what.
-    return Sighting::Unknown(from_pidfile.reason);
-  }
-  if (DescendsFrom(from_pidfile.identity.pid, supervisor_pid)) {
-    return from_pidfile;
-  }
-  return Sighting::Unknown("pidfile " + *config_.pidfile + " names pid " +
-                           std::to_string(from_pidfile.identity.pid) +
-                           ", which is not the supervisor's " +
-                           config_.program + " (pid " +
-                           std::to_string(supervisor_pid) + ")");
-}
+// --- the process ------------------------------------------------------------
 
 Service::LookupId Service::Lookup(Callback cb) {
-  return Lookup(std::move(cb), /*may_share=*/true);
-}
-
-Service::LookupId Service::Lookup(Callback cb, bool may_share) {
-  if (!HasPidSource()) {
-    Answer(cb, Sighting::Unknown("no pid source: give the service a pidfile "
-                                 "or a supervisor that reports pids"));
-    return 0;
-  }
-  Supervision& sup = *sup_;
-  LookupId id = ++sup.next_lookup;
-  if (supervisor_ != nullptr && supervisor_->reports_pid()) {
-    sup.lookups[id] = std::move(cb);
-    if (!sup.status_in_flight) {
-      sup.status_in_flight = true;
-      ProgramRef ref{config_.name, config_.program,
-                     sup.identity ? sup.identity->pid : 0};
-      sup.status_call =
-          supervisor_->GetStatus(ref, [this](Result<ProgramStatus> status) {
-            // Handled from a timer: the call object may not be destroyed
-            // from inside its own callback.
-            sup_->status_result = std::move(status);
-            loop_->ScheduleAfter(&sup_->status_done_timer, Duration::zero());
-          });
-    }
-    return id;
-  }
-  const TimePoint now = loop_->Now();
-  // Shared only while it is still what the service believes: a restart or
-  // any other look since then ends it.
-  if (may_share && sup.shared && now - sup.shared_at < kShareWindow &&
-      presence_ == Presence::kFound && sup.identity == sup.shared->identity) {
-    Answer(cb, *sup.shared);
-    return id;
-  }
-  Sighting s = FromPidfile();
-  if (s.presence == Presence::kFound) {
-    sup.shared = s;
-    sup.shared_at = now;
-  } else {
-    sup.shared.reset();
-  }
-  Observe(s);
-  Answer(cb, s);
-  return id;
-}
-
-void Service::Answer(const Callback& cb, const Sighting& s) {
-  if (!cb) return;
-  if (s.presence == Presence::kFound) {
-    cb(FoundProcess{s.identity, s.stat});
-  } else {
-    cb(Status::Error(s.reason));
-  }
+  return sup().tracker.Lookup(std::move(cb));
 }
 
 void Service::CancelLookup(LookupId id) {
-  if (sup_) sup_->lookups.erase(id);
+  if (sup_) sup_->tracker.CancelLookup(id);
 }
 
-void Service::OnStatusDone() {
-  Supervision& sup = *sup_;
-  sup.status_in_flight = false;
-  sup.status_call.reset();
-  if (!sup.status_result) return;
-  Result<ProgramStatus> status = std::move(*sup.status_result);
-  sup.status_result.reset();
-  Sighting s;
-  if (!status.ok()) {
-    s = Sighting::Unknown(status.status().message());
-  } else if (status->pid <= 0) {
-    s = Sighting::Absent(
-        "supervisor reports " + config_.program + " " +
-        (status->state.empty() ? "not running" : status->state));
-  } else if (config_.pidfile) {
-    s = CrossCheck(FromPidfile(), status->pid);
-  } else if (auto st = ReadProcStat(status->pid);
-             !st.ok() || st->state == 'Z' || st->state == 'X') {
-    s = Sighting::Absent("pid " + std::to_string(status->pid) +
-                         (st.ok() ? " is a zombie" : " is not running"));
-  } else {
-    s = Sighting::Found(std::move(st).value());
-  }
-  // Answer exactly the lookups this call served; later ones need a new call.
-  std::vector<LookupId> served;
-  for (const auto& [id, cb] : sup.lookups) served.push_back(id);
-  Observe(s);
-  for (LookupId id : served) {
-    auto it = sup.lookups.find(id);
-    if (it == sup.lookups.end()) continue;  // cancelled meanwhile
-    Callback cb = std::move(it->second);
-    sup.lookups.erase(it);
-    Answer(cb, s);
-  }
-  if (!sup.lookups.empty() && !sup.status_in_flight) Lookup(nullptr);
-}
-
-void Service::RefreshProcess() {
-  if (started_ && HasPidSource()) Lookup(nullptr);
-}
-
-void Service::Observe(const Sighting& s) {
-  Supervision& sup = *sup_;
-  const Presence before = presence_;
+void Service::OnLook(const ProcessLookup& look, Presence before,
+                     const std::optional<ProcessIdentity>& previous) {
   // The same process seen again (every run of a process check) changes
   // nothing the state depends on.
-  if (s.presence == Presence::kFound && before == Presence::kFound &&
-      sup.identity == s.identity) {
+  if (look.presence == Presence::kFound && before == Presence::kFound &&
+      previous == look.found.identity) {
     return;
   }
-  presence_ = s.presence;
-  sup.presence_reason = s.reason;
-  switch (s.presence) {
-    case Presence::kFound:
-      if (!sup.identity || !(*sup.identity == s.identity)) {
-        const bool replaced =
-            sup.identity.has_value() || before == Presence::kAbsent;
-        const std::optional<ProcessIdentity> old = sup.identity;
-        sup.identity = s.identity;
-        // A process that came back on its own (the supervisor respawned
-        // it) gets its grace like one watchd restarted.
-        if (replaced && started_ && !sup.restart_in_flight) {
-          observer_->OnNotice(
-              *this,
-              "new process pid " + std::to_string(s.identity.pid) +
-                  (old ? " (was " + std::to_string(old->pid) + ")" : ""));
-          BeginGrace();
-        }
-      }
-      break;
-    case Presence::kAbsent:
-      if (before != Presence::kAbsent) sup.absent_since = loop_->Now();
-      sup.identity.reset();
-      break;
-    case Presence::kUnknown:
-      break;
+  if (look.presence == Presence::kFound && previous != look.found.identity) {
+    const bool replaced = previous.has_value() || before == Presence::kAbsent;
+    // A process that came back on its own (the supervisor respawned it)
+    // gets its grace like one watchd restarted. This runs in the tracker's
+    // task, never inside a check's run, so resetting the checks cancels
+    // nothing that is on the stack (R4).
+    if (replaced && started_ && !sup_->restart_in_flight) {
+      observer_->OnNotice(
+          *this,
+          "new process pid " + std::to_string(look.found.identity.pid) +
+              (previous ? " (was " + std::to_string(previous->pid) + ")" : ""));
+      BeginGrace();
+    }
   }
-  if (s.presence != Presence::kFound && started_ && !sup.poll_timer.pending() &&
-      (s.presence == Presence::kAbsent || InGrace())) {
-    loop_->ScheduleAfter(&sup.poll_timer, kPollInterval);
-  }
+  if (look.presence != Presence::kFound) PollWhileMissing();
   Evaluate();
+}
+
+void Service::PollWhileMissing() {
+  if (started_ && HasPidSource() && !sup_->poll_timer.pending() &&
+      sup_->tracker.presence() != Presence::kFound) {
+    loop_->ScheduleAfter(&sup_->poll_timer, kPollInterval);
+  }
 }
 
 // --- deciding ---------------------------------------------------------------
@@ -379,40 +208,57 @@ bool Service::InGrace() const {
 
 bool Service::BlockingDependency(std::string* which) const {
   for (const Service* d : dependencies_) {
-    ServiceState s = d->state();
-    if (s != ServiceState::kOk && s != ServiceState::kUnmonitored) {
+    // Its health, not its state: an unmonitored dependency that fails is
+    // failing all the same.
+    ServiceState s = d->health();
+    if (s != ServiceState::kOk) {
       *which = "dependency " + d->name() + " is " + ServiceStateName(s);
       return true;
+    }
+    // A run that failed is evidence before the verdict is.
+    for (const auto& c : d->checks()) {
+      if (c->consecutive_failures() > 0) {
+        *which = "dependency " + d->name() + "'s check " + c->name() +
+                 " failed its last run";
+        return true;
+      }
     }
   }
   return false;
 }
 
-ServiceState Service::Compute(std::string* reason) const {
-  if (paused_) {
-    *reason = "paused by operator";
-    return ServiceState::kUnmonitored;
+Duration Service::DependencyHold() const {
+  Duration hold = Duration::zero();
+  for (const Service* d : dependencies_) {
+    for (const auto& c : d->checks()) {
+      hold = std::max(hold, c->interval() + c->timeout());
+    }
   }
-  if (limit_reached_) {
-    *reason =
-        "restart limit reached: " + std::to_string(config_.restart_limit.max) +
-        " restarts within " + FormatDuration(config_.restart_limit.within);
-    return ServiceState::kUnmonitored;
-  }
+  return hold;
+}
+
+ServiceState Service::ComputeHealth(std::string* reason) const {
   if (Restarting()) {
     *reason = sup_->restart_detail;
     return ServiceState::kRestarting;
   }
+  const ProcessTracker* tracker = HasPidSource() ? &sup_->tracker : nullptr;
   if (InGrace()) {
     *reason = "in start_grace";
-    if (presence_ == Presence::kAbsent) {
-      *reason += "; no process yet: " + sup_->presence_reason;
+    if (tracker && tracker->presence() == Presence::kAbsent) {
+      *reason += "; no process yet: " + tracker->reason();
     }
     return ServiceState::kStarting;
   }
-  if (presence_ == Presence::kAbsent) {
-    *reason = sup_->presence_reason;
-    return ServiceState::kDead;
+  if (tracker && tracker->looked()) {
+    if (tracker->presence() == Presence::kAbsent) {
+      *reason = tracker->reason();
+      return ServiceState::kDead;
+    }
+    if (tracker->presence() == Presence::kUnknown) {
+      *reason = tracker->reason();
+      return ServiceState::kUnknown;
+    }
   }
   const Check* restart_check = nullptr;
   const Check* failing_check = nullptr;
@@ -423,24 +269,33 @@ ServiceState Service::Compute(std::string* reason) const {
       restart_check = c.get();
     }
   }
-  auto describe = [](const Check* c) {
-    return "check " + c->name() +
-           " failing: " + (c->last_result() ? c->last_result()->reason : "");
+  auto last = [](const Check* c) {
+    return c->last_result() ? c->last_result()->reason : std::string();
   };
   if (restart_check) {
+    // Not knowing is not failing: a check that could not be run says
+    // nothing about the service, and nothing is restarted on it.
+    if (restart_check->last_result() &&
+        restart_check->last_result()->outcome == ProbeOutcome::kError) {
+      *reason = "check " + restart_check->name() +
+                " cannot tell: " + last(restart_check);
+      return ServiceState::kUnknown;
+    }
     std::string dep;
     if (BlockingDependency(&dep)) {
       *reason = dep;
       return ServiceState::kBlocked;
     }
-    *reason = describe(restart_check);
+    *reason =
+        "check " + restart_check->name() + " failing: " + last(restart_check);
     return ServiceState::kHung;
   }
   if (failing_check) {
-    *reason = describe(failing_check);
+    *reason =
+        "check " + failing_check->name() + " failing: " + last(failing_check);
     return ServiceState::kFailing;
   }
-  *reason = "";
+  reason->clear();
   return ServiceState::kOk;
 }
 
@@ -453,8 +308,20 @@ void Service::Evaluate() {
   do {
     reevaluate_ = false;
     std::string why;
-    ServiceState next = Compute(&why);
+    const ServiceState prev_health = health_;
+    health_ = ComputeHealth(&why);
+    ServiceState next = health_;
+    if (paused_) {
+      next = ServiceState::kUnmonitored;
+      why = "paused by operator";
+    } else if (limit_reached_) {
+      next = ServiceState::kUnmonitored;
+      why = "restart limit reached: " +
+            std::to_string(config_.restart_limit.max) + " restarts within " +
+            FormatDuration(config_.restart_limit.within);
+    }
     ServiceState prev = state_;
+    const bool health_changed = health_ != prev_health;
     reason_ = why;
     if (next != ServiceState::kHung && next != ServiceState::kDead) {
       confirmed_ = false;
@@ -463,14 +330,18 @@ void Service::Evaluate() {
       state_ = next;
       TimePoint now = loop_->Now();
       if (next == ServiceState::kOk) ok_since_ = now;
+      if (next == ServiceState::kHung) hung_since_ = now;
       // A long healthy stretch forgives earlier restarts. Judged once, as
       // it ends: restarts that fail never pass through ok, and must not be
       // forgiven again and again for the stretch before them.
-      if (prev == ServiceState::kOk &&
+      if (prev == ServiceState::kOk && sup_ &&
           now - ok_since_ >= config_.restart_backoff.max) {
-        consecutive_restarts_ = 0;
+        sup_->policy.Forgive();
       }
       observer_->OnServiceStateChange(*this, prev, next, why);
+    }
+    // Dependants judge by health, which moves under unmonitored too.
+    if (next != prev || health_changed) {
       for (Service* d : dependants_) d->DependencyChanged(*this, prev);
     }
     Act();
@@ -493,26 +364,6 @@ void Service::DependencyChanged(const Service& dependency, ServiceState from) {
   Evaluate();
 }
 
-bool Service::RestartLimitReached() {
-  TimePoint now = loop_->Now();
-  std::vector<TimePoint>& history = sup_->restart_history;
-  auto recent = std::find_if(history.begin(), history.end(), [&](TimePoint t) {
-    return now - t <= config_.restart_limit.within;
-  });
-  history.erase(history.begin(), recent);
-  return static_cast<int>(history.size()) >= config_.restart_limit.max;
-}
-
-Duration Service::Backoff() const {
-  if (consecutive_restarts_ == 0) return Duration::zero();
-  Duration d = config_.restart_backoff.initial;
-  for (int i = 1; i < consecutive_restarts_ && d < config_.restart_backoff.max;
-       ++i) {
-    d *= 2;
-  }
-  return std::min(d, config_.restart_backoff.max);
-}
-
 void Service::Act() {
   if (!started_ || supervisor_ == nullptr || sup_->restart_in_flight ||
       paused_ || limit_reached_) {
@@ -521,68 +372,79 @@ void Service::Act() {
   const bool hung = state_ == ServiceState::kHung;
   const bool dead = state_ == ServiceState::kDead;
   if (!hung && !dead) return;
+  Supervision& sup = *sup_;
   TimePoint now = loop_->Now();
   if (dead) {
     std::string dep;
     if (BlockingDependency(&dep)) return;
     // The supervisor gets start_grace to respawn it by itself.
-    TimePoint due = sup_->absent_since + config_.start_grace;
+    TimePoint due = sup.tracker.absent_since() + config_.start_grace;
     if (now < due) {
-      loop_->ScheduleAt(&sup_->retry_timer, due);
+      loop_->ScheduleAt(&sup.retry_timer, due);
+      return;
+    }
+  } else if (!dependencies_.empty()) {
+    // A dependant often fails a moment before its dependency's own checks
+    // notice (a proxy answers 502 before its backend's check times out):
+    // give them one run before blaming this service.
+    TimePoint due = hung_since_ + DependencyHold();
+    if (now < due) {
+      loop_->ScheduleAt(&sup.retry_timer, due);
       return;
     }
   }
-  if (RestartLimitReached()) {
-    if (config_.restart_limit.then == RestartLimitAction::kUnmonitor) {
-      limit_reached_ = true;
-      observer_->OnNotice(*this,
-                          "restart limit reached (" +
-                              std::to_string(config_.restart_limit.max) +
-                              " restarts within " +
-                              FormatDuration(config_.restart_limit.within) +
-                              "): unmonitoring until resumed");
-      reevaluate_ = true;
-    } else if (!sup_->limit_alerted) {
-      sup_->limit_alerted = true;
-      observer_->OnNotice(*this,
-                          "restart limit reached: alerting only, no restart");
-    }
+  if (sup.policy.LimitReached(now)) {
+    HandleRestartLimit();
     return;
   }
-  sup_->limit_alerted = false;
-  if (now < sup_->next_restart_allowed) {
-    loop_->ScheduleAt(&sup_->retry_timer, sup_->next_restart_allowed);
+  sup.limit_alerted = false;
+  if (now < sup.policy.next_allowed()) {
+    loop_->ScheduleAt(&sup.retry_timer, sup.policy.next_allowed());
     return;
   }
   // The process may have been replaced since it was last seen: look again
   // and act on what is true now.
   if (!confirmed_ && HasPidSource()) {
-    if (!sup_->confirming) {
-      sup_->confirming = true;
-      Lookup(
-          [this](const Result<FoundProcess>&) {
-            sup_->confirming = false;
-            confirmed_ = true;
-            Evaluate();
-          },
-          /*may_share=*/false);
+    if (!sup.confirming) {
+      sup.confirming = true;
+      sup.tracker.Lookup([this](const ProcessLookup&) {
+        sup_->confirming = false;
+        confirmed_ = true;
+        Evaluate();
+      });
     }
     return;
   }
   confirmed_ = false;
   if (dead) {
-    BeginRestart("dead", sup_->presence_reason, /*start_only=*/true);
-  } else {
-    const Check* trigger = nullptr;
-    for (const auto& c : checks_) {
-      if (c->state() == CheckState::kFailing &&
-          c->on_failure() == OnFailure::kRestart) {
-        trigger = c.get();
-        break;
-      }
+    BeginRestart("dead", sup.tracker.reason(), /*start_only=*/true);
+    return;
+  }
+  const Check* trigger = nullptr;
+  for (const auto& c : checks_) {
+    if (c->state() == CheckState::kFailing &&
+        c->on_failure() == OnFailure::kRestart) {
+      trigger = c.get();
+      break;
     }
-    BeginRestart(trigger ? trigger->name() : "check", reason_,
-                 /*start_only=*/false);
+  }
+  BeginRestart(trigger ? trigger->name() : "check", reason_,
+               /*start_only=*/false);
+}
+
+void Service::HandleRestartLimit() {
+  if (config_.restart_limit.then == RestartLimitAction::kUnmonitor) {
+    limit_reached_ = true;
+    observer_->OnNotice(
+        *this,
+        "restart limit reached (" + std::to_string(config_.restart_limit.max) +
+            " restarts within " + FormatDuration(config_.restart_limit.within) +
+            "): unmonitoring until resumed");
+    reevaluate_ = true;
+  } else if (!sup_->limit_alerted) {
+    sup_->limit_alerted = true;
+    observer_->OnNotice(*this,
+                        "restart limit reached: alerting only, no restart");
   }
 }
 
@@ -590,20 +452,28 @@ void Service::Act() {
 
 void Service::BeginRestart(const std::string& reason, const std::string& detail,
                            bool start_only) {
-  Supervision& sup = *sup_;
+  Supervision& sup = this->sup();
+  // Only a process the last look found (and trusted) is named or signalled.
+  const std::optional<ProcessIdentity> current = process();
   sup.restart_in_flight = true;
   sup.restart_detail = (start_only ? "starting: " : "restarting: ") + detail;
-  sup.stopping = start_only ? std::nullopt : sup.identity;
-  if (!start_only && !sup.stopping) {
+  sup.stopping = start_only ? std::nullopt : current;
+  sup.stopping_tree.clear();
+  if (sup.stopping) {
+    for (pid_t pid : table_->Descendants(sup.stopping->pid)) {
+      if (auto st = table_->Stat(pid); st.ok()) {
+        sup.stopping_tree.push_back({pid, st->start_time});
+      }
+    }
+  } else if (!start_only) {
     observer_->OnNotice(
         *this,
         "no recorded process: stop_timeout cannot be enforced if the "
         "supervisor's stop hangs" +
-            (sup.presence_reason.empty() ? std::string()
-                                         : " (" + sup.presence_reason + ")"));
+            (sup.tracker.reason().empty() ? std::string()
+                                          : " (" + sup.tracker.reason() + ")"));
   }
-  ProgramRef ref{config_.name, config_.program,
-                 sup.identity ? sup.identity->pid : 0};
+  ProgramRef ref{config_.name, config_.program, current ? current->pid : 0};
   observer_->OnRestart(*this, reason, detail);
   auto done = [this](Status status) {
     sup_->restart_result = std::move(status);
@@ -611,8 +481,12 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
   };
   sup.restart_call = start_only ? supervisor_->Start(ref, std::move(done))
                                 : supervisor_->Restart(ref, std::move(done));
+  // Armed whatever becomes of the call: a call that times out or fails
+  // may have stopped the process halfway, and the stop must end.
   if (sup.stopping) {
     loop_->ScheduleAfter(&sup.escalation_timer, config_.stop_timeout);
+  } else {
+    loop_->Cancel(&sup.escalation_timer);
   }
   reevaluate_ = true;
   if (!evaluating_) Evaluate();
@@ -620,36 +494,60 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
 
 void Service::Escalate() {
   Supervision& sup = *sup_;
-  if (!sup.restart_in_flight || !sup.stopping || !IsAlive(*sup.stopping)) {
-    return;
-  }
+  if (!sup.stopping) return;
+  const ProcessIdentity main = *sup.stopping;
+  std::vector<ProcessIdentity> tree = std::move(sup.stopping_tree);
+  sup.stopping.reset();
+  sup.stopping_tree.clear();
   // The supervisor's stop has not ended the process (a SIGSTOPped process
-  // never acts on SIGTERM): end it so the supervisor can go on.
-  Status result = SignalIfSame(*sup.stopping, SIGKILL);
-  observer_->OnEscalation(*this, *sup.stopping, result);
+  // never acts on SIGTERM), or left some of its tree behind (a stopped
+  // worker holding the port): end all of it so the start can succeed.
+  const bool main_alive = table_->IsAlive(main);
+  int descendants = 0;
+  for (const ProcessIdentity& p : tree) {
+    if (table_->IsAlive(p) && table_->Signal(p, SIGKILL).ok()) ++descendants;
+  }
+  if (!main_alive && descendants == 0) return;
+  Status result = main_alive ? table_->Signal(main, SIGKILL) : Status::Ok();
+  observer_->OnEscalation(*this, main, descendants, result);
 }
 
 void Service::OnRestartDone() {
   Supervision& sup = *sup_;
   sup.restart_call.reset();
-  sup.restart_in_flight = false;
-  loop_->Cancel(&sup.escalation_timer);
-  sup.stopping.reset();
   Status status =
       sup.restart_result.value_or(Status::Error("restart abandoned"));
   sup.restart_result.reset();
+  if (status.ok() || !HasPidSource()) {
+    FinishRestart(status, status.ok());
+    return;
+  }
+  // A call that failed (a timeout, most often) may still have done its
+  // work: a new process means it did, and it counts as a restart.
+  const std::optional<ProcessIdentity> old = sup.stopping;
+  sup.tracker.Lookup([this, status, old](const ProcessLookup& look) {
+    const bool replaced = look.presence == Presence::kFound &&
+                          (!old || look.found.identity != *old);
+    if (replaced) {
+      observer_->OnNotice(*this, "the supervisor's call failed (" +
+                                     status.message() + ") but pid " +
+                                     std::to_string(look.found.identity.pid) +
+                                     " now runs: counted as a restart");
+    }
+    FinishRestart(replaced ? Status::Ok() : status, replaced);
+  });
+}
+
+void Service::FinishRestart(const Status& status, bool done) {
+  Supervision& sup = *sup_;
+  sup.restart_in_flight = false;
   observer_->OnRestartDone(*this, status);
-  TimePoint now = loop_->Now();
-  ++consecutive_restarts_;
-  sup.next_restart_allowed = now + Backoff();
-  if (status.ok()) {
-    sup.restart_history.push_back(now);
-    ++total_restarts_;
+  sup.policy.Ended(loop_->Now(), done);
+  if (done) {
     // The old process is gone: whatever runs now is new and gets its grace.
-    sup.identity.reset();
-    presence_ = Presence::kUnknown;
+    sup.tracker.Forget();
     BeginGrace();
-    RefreshProcess();
+    sup.tracker.Refresh();
   }
   Evaluate();
 }
@@ -660,9 +558,7 @@ void Service::BeginGrace() {
   for (auto& check : checks_) check->IgnoreFailuresUntil(sup.grace_until);
   ResetChecks();
   loop_->ScheduleAt(&sup.grace_timer, sup.grace_until);
-  if (!sup.identity && HasPidSource() && !sup.poll_timer.pending()) {
-    loop_->ScheduleAfter(&sup.poll_timer, kPollInterval);
-  }
+  PollWhileMissing();
 }
 
 void Service::ResetChecks() {
@@ -679,11 +575,9 @@ void Service::Pause() {
 void Service::Resume() {
   paused_ = false;
   limit_reached_ = false;
-  consecutive_restarts_ = 0;
   if (sup_) {
     sup_->limit_alerted = false;
-    sup_->restart_history.clear();
-    sup_->next_restart_allowed = {};
+    sup_->policy.Reset();
   }
   ResetChecks();
   Evaluate();

@@ -1,7 +1,8 @@
-// One supervised service: owns its checks, the record of its process
-// (pid + start time), its supervisor binding and its restart policy
-// (start_grace, restart_limit, backoff, depends_on). Check transitions flow
-// up here and the service decides; every action it takes is cancellable.
+// One supervised service: owns its checks, its ProcessTracker (which
+// process is the service's), its RestartPolicy, and the state machine that
+// turns check verdicts and the process record into a state and an action
+// (start_grace, restarts, escalation, depends_on). Every action it takes
+// is cancellable; its callbacks follow docs/architecture.md's discipline.
 #ifndef WATCHD_HEALTH_SERVICE_H_
 #define WATCHD_HEALTH_SERVICE_H_
 
@@ -13,13 +14,14 @@
 
 #include "actions/supervisor.h"
 #include "config/config.h"
-#include "core/procfs.h"
 #include "health/check.h"
+#include "os/procfs.h"
 #include "probes/process_source.h"
 
 namespace watchd {
 
 class EventLoop;
+class ProcessTable;
 class Random;
 class Service;
 
@@ -32,10 +34,11 @@ enum class ServiceState {
   kStarting,
   kUnmonitored,
   kBlocked,
+  kUnknown,
 };
 
 // "ok", "failing", "hung", "dead", "restarting", "starting",
-// "unmonitored", "blocked".
+// "unmonitored", "blocked", "unknown".
 const char* ServiceStateName(ServiceState state);
 
 class ServiceObserver {
@@ -48,10 +51,12 @@ class ServiceObserver {
   // reason: the check that failed, "dead" or "operator".
   virtual void OnRestart(const Service& service, const std::string& reason,
                          const std::string& detail) = 0;
+  // The restart ended: done (ok) or failed (the error); counted once.
   virtual void OnRestartDone(const Service& service, const Status& result) = 0;
-  // The supervisor's stop outlived stop_timeout: SIGKILL sent (or why not).
+  // The supervisor's stop outlived stop_timeout: SIGKILL sent to `process`
+  // and `descendants` more of its tree (or why not).
   virtual void OnEscalation(const Service& service,
-                            const ProcessIdentity& process,
+                            const ProcessIdentity& process, int descendants,
                             const Status& result) = 0;
   virtual void OnResidentMemory(const Service& service, uint64_t bytes) = 0;
   // A restart limit was reached, or a note worth a log line.
@@ -61,9 +66,10 @@ class ServiceObserver {
 class Service : public CheckObserver, public ProcessSource {
  public:
   // supervisor may be null: a service that is only probed. config().checks
-  // is left empty: AddCheck hands each check its own settings.
+  // is left empty: AddCheck hands each check its own settings. `table` is
+  // the machine's (SystemProcessTable) but in tests.
   Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
-          Random* random, ServiceObserver* observer);
+          Random* random, ServiceObserver* observer, ProcessTable* table);
   ~Service() override;
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -88,10 +94,16 @@ class Service : public CheckObserver, public ProcessSource {
   const std::string& name() const { return config_.name; }
   const ServiceConfig& config() const { return config_; }
   ServiceState state() const { return state_; }
+  // The state as the checks and the process make it, whether or not
+  // watchd acts on the service (unmonitored hides it): what its
+  // dependants are judged by.
+  ServiceState health() const { return health_; }
   const std::string& reason() const { return reason_; }
-  const std::optional<ProcessIdentity>& process() const;
+  // The recorded process, while the last look found it.
+  std::optional<ProcessIdentity> process() const;
   const std::vector<std::unique_ptr<Check>>& checks() const { return checks_; }
-  int restarts() const { return total_restarts_; }
+  // Restarts done (not merely asked, not failed).
+  int restarts() const;
   bool paused() const { return paused_; }
 
   // ProcessSource, for this service's process and memory probes.
@@ -105,52 +117,29 @@ class Service : public CheckObserver, public ProcessSource {
                      CheckState to) override;
 
  private:
-  // What a lookup found: the process, no process (the service is down), or
-  // nothing known (no pid source, supervisor unreachable, contradictions).
-  enum class Presence : uint8_t { kFound, kAbsent, kUnknown };
-  struct Sighting {
-    static Sighting Found(ProcStat stat) {
-      ProcessIdentity identity{stat.pid, stat.start_time};
-      return {Presence::kFound, identity, "", std::move(stat)};
-    }
-    static Sighting Absent(std::string why) {
-      return {Presence::kAbsent, {}, std::move(why), std::nullopt};
-    }
-    static Sighting Unknown(std::string why) {
-      return {Presence::kUnknown, {}, std::move(why), std::nullopt};
-    }
-
-    Presence presence = Presence::kUnknown;
-    ProcessIdentity identity;
-    std::string reason;
-    std::optional<ProcStat> stat;  // when found: as this lookup read it
-  };
   // The process record, lookups and restarts: only a service with a pid
-  // source or a supervisor has them, out of line (a service that is only
-  // probed, the common case by far, carries none of it).
+  // source, a supervisor or a process check has them, out of line (a
+  // service that is only probed, the common case by far, carries none).
   struct Supervision;
 
+  Supervision& sup();
   bool HasPidSource() const;
   bool InGrace() const;
   bool Restarting() const;
-  void RefreshProcess();
-  void OnStatusDone();
-  LookupId Lookup(Callback cb, bool may_share);
-  Sighting FromPidfile();
-  Sighting ReadPidfileOnce();
-  Sighting CrossCheck(const Sighting& from_pidfile, pid_t supervisor_pid) const;
-  static void Answer(const Callback& cb, const Sighting& sighting);
-  void Observe(const Sighting& sighting);
+  void OnLook(const ProcessLookup& look, ProcessLookup::Presence before,
+              const std::optional<ProcessIdentity>& previous);
+  void PollWhileMissing();
 
   void Evaluate();
-  ServiceState Compute(std::string* reason) const;
+  ServiceState ComputeHealth(std::string* reason) const;
   void Act();
   bool BlockingDependency(std::string* which) const;
-  bool RestartLimitReached();
-  Duration Backoff() const;
+  Duration DependencyHold() const;
+  void HandleRestartLimit();
   void BeginRestart(const std::string& reason, const std::string& detail,
                     bool start_only);
   void OnRestartDone();
+  void FinishRestart(const Status& status, bool done);
   void Escalate();
   void BeginGrace();
   void ResetChecks();
@@ -162,6 +151,7 @@ class Service : public CheckObserver, public ProcessSource {
   EventLoop* loop_;
   Random* random_;
   ServiceObserver* observer_;
+  ProcessTable* table_;
 
   std::vector<std::unique_ptr<Check>> checks_;
   std::vector<CheckObserver*> reporters_;  // reporters_[i] hears checks_[i]
@@ -171,10 +161,9 @@ class Service : public CheckObserver, public ProcessSource {
 
   std::string reason_;
   TimePoint ok_since_{};
-  int consecutive_restarts_ = 0;
-  int total_restarts_ = 0;
+  TimePoint hung_since_{};
   ServiceState state_ = ServiceState::kOk;
-  Presence presence_ = Presence::kUnknown;  // what the last lookup said
+  ServiceState health_ = ServiceState::kOk;
   bool started_ = false;
   bool evaluating_ = false;
   bool reevaluate_ = false;

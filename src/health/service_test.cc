@@ -10,12 +10,13 @@
 #include <deque>
 #include <vector>
 
-#include "actions/kill.h"
 #include "actions/supervisor.h"
 #include "core/event_loop.h"
 #include "core/fake_clock.h"
 #include "core/random.h"
 #include "health/pidfile_reader.h"
+#include "os/kill.h"
+#include "os/process_table.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
@@ -106,7 +107,7 @@ struct Events : ServiceObserver {
   void OnRestartDone(const Service&, const Status& s) override {
     if (!s.ok()) ++failures;
   }
-  void OnEscalation(const Service&, const ProcessIdentity& p,
+  void OnEscalation(const Service&, const ProcessIdentity& p, int,
                     const Status& s) override {
     killed.push_back(p);
     escalation_ok = s.ok();
@@ -175,7 +176,8 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<Service> Make(ServiceConfig config, ProbeOutcome* outcome,
                                 Events* events, FakeSupervisor* sup,
                                 OnFailure on_failure = OnFailure::kRestart) {
-    auto s = std::make_unique<Service>(config, sup, &loop_, &random_, events);
+    auto s = std::make_unique<Service>(config, sup, &loop_, &random_, events,
+                                       SystemProcessTable());
     s->AddCheck(HealthCheck(on_failure), std::make_unique<SwitchProbe>(outcome),
                 nullptr);
     return s;
@@ -386,7 +388,8 @@ TEST_F(ServiceTest, RespawnBySupervisorIsPickedUpWithoutARestart) {
   Events events;
   ProbeOutcome outcome = ProbeOutcome::kSuccess;
   ServiceConfig config = Config();
-  auto svc = std::make_unique<Service>(config, &sup, &loop_, &random_, &events);
+  auto svc = std::make_unique<Service>(config, &sup, &loop_, &random_, &events,
+                                       SystemProcessTable());
   svc->AddCheck(HealthCheck(), std::make_unique<SwitchProbe>(&outcome),
                 nullptr);
   CheckConfig process = HealthCheck(OnFailure::kAlert);
@@ -478,17 +481,24 @@ class PidfileServiceTest : public ServiceTest {
     ServiceConfig config = Config();
     config.supervisor.reset();
     config.pidfile = pidfile_;
-    return std::make_unique<Service>(config, nullptr, &loop_, &random_, events);
+    return std::make_unique<Service>(config, nullptr, &loop_, &random_, events,
+                                     SystemProcessTable());
   }
   void WritePid(pid_t pid) {
     ASSERT_TRUE(testing::WriteFile(pidfile_, std::to_string(pid) + "\n"));
   }
-  // What a probe's lookup gets now.
-  Result<FoundProcess> LookUp(Service& svc) {
-    std::optional<Result<FoundProcess>> out;
-    svc.Lookup([&](Result<FoundProcess> r) { out = std::move(r); });
-    EXPECT_TRUE(out.has_value()) << "a pidfile lookup answers at once";
-    return out ? *out : Result<FoundProcess>(Status::Error("no answer"));
+  // What a probe's lookup gets: answered from the loop, never inside
+  // Lookup (R1).
+  ProcessLookup LookUp(Service& svc) {
+    std::optional<ProcessLookup> out;
+    svc.Lookup([&](const ProcessLookup& r) { out = r; });
+    EXPECT_FALSE(out.has_value()) << "answered inside Lookup";
+    for (int i = 0; i < 3 && !out; ++i) loop_.RunOnce(Duration::zero());
+    EXPECT_TRUE(out.has_value()) << "a pidfile lookup answers in one pass";
+    return out.value_or(ProcessLookup{});
+  }
+  static bool Found(const ProcessLookup& l) {
+    return l.presence == ProcessLookup::Presence::kFound;
   }
 
   testing::TempDir dir_;
@@ -502,33 +512,38 @@ TEST_F(PidfileServiceTest, LookupHandsOverTheStatItRead) {
   auto svc = MakeWithPidfile(&events);
   svc->Start();
   auto found = LookUp(*svc);
-  ASSERT_TRUE(found.ok()) << found.status().message();
-  EXPECT_EQ(found->identity.pid, child.pid());
-  ASSERT_TRUE(found->stat.has_value());
-  EXPECT_EQ(found->stat->pid, child.pid());
-  EXPECT_EQ(found->stat->start_time, found->identity.start_time);
-  EXPECT_EQ(found->identity.start_time,
+  ASSERT_TRUE(Found(found)) << found.reason;
+  EXPECT_EQ(found.found.identity.pid, child.pid());
+  ASSERT_TRUE(found.found.stat.has_value());
+  EXPECT_EQ(found.found.stat->pid, child.pid());
+  EXPECT_EQ(found.found.stat->start_time, found.found.identity.start_time);
+  EXPECT_EQ(found.found.identity.start_time,
             ReadProcStat(child.pid()).value().start_time);
   EXPECT_EQ(svc->state(), ServiceState::kOk);
 }
 
-// Checks due in the same tick share one look at the process; the next tick
-// looks again and sees a new pid (and treats it as a new process).
+// Checks due in the same pass share one look at the process; the next
+// pass looks again and sees a new pid (and treats it as a new process).
 TEST_F(PidfileServiceTest, SharedLookupStillDetectsAPidChange) {
   Child first, second;
   WritePid(first.pid());
   Events events;
   auto svc = MakeWithPidfile(&events);
   svc->Start();
-  ASSERT_EQ(LookUp(*svc)->identity.pid, first.pid());
+  std::vector<pid_t> seen;
+  for (int i = 0; i < 2; ++i) {
+    svc->Lookup(
+        [&](const ProcessLookup& l) { seen.push_back(l.found.identity.pid); });
+  }
+  loop_.RunOnce(Duration::zero());
+  EXPECT_EQ(seen, (std::vector<pid_t>{first.pid(), first.pid()}))
+      << "lookups queued together share one look";
   WritePid(second.pid());
-  EXPECT_EQ(LookUp(*svc)->identity.pid, first.pid())
-      << "a lookup in the same tick shares the last one";
   clock_.Advance(milliseconds(1));
   auto found = LookUp(*svc);
-  ASSERT_TRUE(found.ok()) << found.status().message();
-  EXPECT_EQ(found->identity.pid, second.pid());
-  EXPECT_EQ(found->stat->pid, second.pid());
+  ASSERT_TRUE(Found(found)) << found.reason;
+  EXPECT_EQ(found.found.identity.pid, second.pid());
+  EXPECT_EQ(found.found.stat->pid, second.pid());
   ASSERT_TRUE(svc->process().has_value());
   EXPECT_EQ(svc->process()->pid, second.pid());
   ASSERT_FALSE(events.notices.empty());
@@ -566,22 +581,21 @@ TEST_F(PidfileServiceTest, DeathBehindAnUnchangedPidfileIsSeen) {
   svc->Start();
   for (int i = 0; i < 3; ++i) {
     clock_.Advance(milliseconds(10));
-    ASSERT_TRUE(LookUp(*svc).ok());
+    ASSERT_TRUE(Found(LookUp(*svc)));
   }
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   siginfo_t info;
   ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);
   clock_.Advance(milliseconds(1));
   auto found = LookUp(*svc);
-  ASSERT_FALSE(found.ok()) << pid << " died";
-  EXPECT_NE(found.status().message().find("zombie"), std::string::npos)
-      << found.status().message();
+  ASSERT_FALSE(Found(found)) << pid << " died";
+  EXPECT_NE(found.reason.find("zombie"), std::string::npos) << found.reason;
   waitpid(pid, nullptr, 0);
   clock_.Advance(milliseconds(10));
   found = LookUp(*svc);
-  ASSERT_FALSE(found.ok());
-  EXPECT_NE(found.status().message().find("is not running"), std::string::npos)
-      << found.status().message();
+  ASSERT_FALSE(Found(found));
+  EXPECT_NE(found.reason.find("is not running"), std::string::npos)
+      << found.reason;
   EXPECT_FALSE(svc->process().has_value());
   EXPECT_EQ(svc->state(), ServiceState::kDead);
 }
@@ -599,9 +613,9 @@ TEST_F(PidfileServiceTest, PidfileOlderThanItsProcessNamesARecycledPid) {
   auto svc = MakeWithPidfile(&events);
   svc->Start();
   auto found = LookUp(*svc);
-  ASSERT_FALSE(found.ok());
-  EXPECT_NE(found.status().message().find("recycled pid"), std::string::npos)
-      << found.status().message();
+  ASSERT_FALSE(Found(found));
+  EXPECT_NE(found.reason.find("recycled pid"), std::string::npos)
+      << found.reason;
 }
 
 }  // namespace

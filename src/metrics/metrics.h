@@ -77,7 +77,8 @@ class Metrics {
   // Service series, with the same reference counting as checks.
   ServiceHandle* AddService(const std::string& service);
   void RemoveService(ServiceHandle* service);
-  // `state`: ok failing hung dead restarting starting unmonitored blocked.
+  // `state`: ok failing hung dead restarting starting unmonitored blocked
+  // unknown.
   // Sets 1 for it and 0 for the others; returns false and changes nothing
   // for any other name. All are 0 until the first call.
   bool SetServiceState(ServiceHandle* service, std::string_view state);

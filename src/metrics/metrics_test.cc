@@ -182,8 +182,9 @@ TEST(MetricsTest, ServiceStateIsOneHot) {
     return Samples(metrics->Serialize())
         .at("watchd_service_state{service=\"web\",state=\"" + name + "\"}");
   };
-  const char* kStates[] = {"ok",         "failing",  "hung",        "dead",
-                           "restarting", "starting", "unmonitored", "blocked"};
+  const char* kStates[] = {"ok",          "failing",    "hung",
+                           "dead",        "restarting", "starting",
+                           "unmonitored", "blocked",    "unknown"};
   for (const char* s : kStates) EXPECT_EQ(state(s), 0) << s;
 
   for (const char* current : kStates) {
@@ -194,7 +195,7 @@ TEST(MetricsTest, ServiceStateIsOneHot) {
     }
   }
   EXPECT_FALSE(metrics->SetServiceState(web, "sleeping"));
-  EXPECT_EQ(state("blocked"), 1);
+  EXPECT_EQ(state("unknown"), 1);
   EXPECT_EQ(metrics->Serialize().find("sleeping"), std::string::npos);
 }
 
@@ -532,8 +533,8 @@ TEST(MetricsTest, OddNamesAreEscapedAndReadBack) {
     }
     ++found;
   }
-  // check_up, success, 16 duration, 4 probes; 8 states, a restart, failures.
-  EXPECT_EQ(found, 1 + 1 + 16 + 4 + 8 + 1 + 1);
+  // check_up, success, 16 duration, 4 probes; 9 states, a restart, failures.
+  EXPECT_EQ(found, 1 + 1 + 16 + 4 + 9 + 1 + 1);
 
   if (access("/usr/bin/promtool", X_OK) == 0) {
     auto [exit_code, output] = Promtool(r->body);

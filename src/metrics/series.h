@@ -27,8 +27,8 @@ inline constexpr const char* kProbeResultNames[] = {"success", "failure",
                                                     "timeout", "error"};
 // The `state` label values of watchd_service_state.
 inline constexpr const char* kServiceStateNames[] = {
-    "ok",         "failing",  "hung",        "dead",
-    "restarting", "starting", "unmonitored", "blocked"};
+    "ok",       "failing",     "hung",    "dead",   "restarting",
+    "starting", "unmonitored", "blocked", "unknown"};
 
 struct CheckSeries {
   CheckSeries(std::string service, std::string check, const std::string* kind)

@@ -1,6 +1,6 @@
 #include "probes/exec_probe.h"
 
-#include "actions/child_process.h"
+#include "os/child_process.h"
 
 namespace watchd {
 namespace {

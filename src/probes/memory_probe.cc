@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "core/procfs.h"
+#include "os/procfs.h"
 #include "probes/process_probe.h"
 
 namespace watchd {

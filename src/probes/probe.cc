@@ -16,4 +16,9 @@ const char* ProbeOutcomeName(ProbeOutcome outcome) {
   return "error";
 }
 
+ProbeResult Probe::TimedOut(Duration timeout) {
+  return ProbeResult(ProbeOutcome::kTimeout,
+                     "timeout after " + FormatDuration(timeout));
+}
+
 }  // namespace watchd

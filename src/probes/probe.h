@@ -53,13 +53,16 @@ class Probe {
 
   virtual ~Probe() = default;
   // Starts one run, which ends by calling `done` exactly once (possibly
-  // before Start returns) unless Cancel() comes first. `timeout` is
-  // advisory: the owning Check cancels the run when it expires, so a probe
-  // need not time itself out. Never called while a run is in flight.
+  // before Start returns: the Check defers such an answer to the loop)
+  // unless Cancel() comes first; calling `done` is the probe's last act.
+  // `timeout` is advisory: the owning Check cancels the run when it expires, so
+  // a probe need not time itself out. Never called while a run is in flight.
   virtual void Start(Duration timeout, DoneCallback done) = 0;
   // Abandons the run in flight, releasing its sockets and children; `done`
   // is not called afterwards. A no-op when idle. Destruction implies it.
   virtual void Cancel() = 0;
+  // The result of a run cancelled by the Check's timeout (after Cancel).
+  virtual ProbeResult TimedOut(Duration timeout);
 };
 
 }  // namespace watchd

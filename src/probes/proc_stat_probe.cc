@@ -2,14 +2,13 @@
 
 #include <utility>
 
-#include "core/procfs.h"
+#include "os/procfs.h"
 
 namespace watchd {
 
 void ProcStatProbe::Start(Duration, DoneCallback done) {
   done_ = std::move(done);
-  lookup_.Start(
-      [this](Result<FoundProcess> found) { OnFound(std::move(found)); });
+  lookup_.Start([this](const ProcessLookup& found) { OnFound(found); });
 }
 
 void ProcStatProbe::Cancel() {
@@ -17,15 +16,27 @@ void ProcStatProbe::Cancel() {
   done_ = nullptr;
 }
 
-void ProcStatProbe::OnFound(Result<FoundProcess> found) {
+ProbeResult ProcStatProbe::TimedOut(Duration timeout) {
+  return ProbeResult::Error("no answer about the process within " +
+                            FormatDuration(timeout) +
+                            " (supervisor unresponsive)");
+}
+
+void ProcStatProbe::OnFound(const ProcessLookup& found) {
   // Moved out first: `done` may start the next run.
   DoneCallback done = std::move(done_);
   done_ = nullptr;
-  if (!found.ok()) {
-    done(ProbeResult::Failure(found.status().message()));
-    return;
+  switch (found.presence) {
+    case ProcessLookup::Presence::kUnknown:
+      done(ProbeResult::Error(found.reason));
+      return;
+    case ProcessLookup::Presence::kAbsent:
+      done(ProbeResult::Failure(found.reason));
+      return;
+    case ProcessLookup::Presence::kFound:
+      break;
   }
-  auto stat = StatOf(*found);
+  auto stat = StatOf(found.found);
   if (!stat.ok()) {
     done(ProbeResult::Failure(stat.status().message()));
     return;

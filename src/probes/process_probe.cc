@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/procfs.h"
+#include "os/procfs.h"
 
 namespace watchd {
 

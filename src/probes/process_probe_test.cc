@@ -15,14 +15,16 @@ namespace {
 
 using std::chrono::seconds;
 
-// Answers every lookup at once with a fixed process or error; a bare
-// identity leaves the stat to the probe.
+// Answers every lookup with a fixed answer, at once (which real sources
+// never do; the probe copes either way); a bare identity leaves the stat to
+// the probe.
 class FixedSource : public ProcessSource {
  public:
-  explicit FixedSource(Result<FoundProcess> answer)
-      : answer_(std::move(answer)) {}
+  explicit FixedSource(ProcessLookup answer) : answer_(std::move(answer)) {}
+  explicit FixedSource(FoundProcess found)
+      : answer_{ProcessLookup::Presence::kFound, std::move(found), ""} {}
   explicit FixedSource(ProcessIdentity identity)
-      : answer_(FoundProcess{identity, std::nullopt}) {}
+      : FixedSource(FoundProcess{identity, std::nullopt}) {}
   LookupId Lookup(Callback cb) override {
     cb(answer_);
     return ++lookups_;
@@ -31,7 +33,7 @@ class FixedSource : public ProcessSource {
   LookupId lookups_ = 0;
 
  private:
-  Result<FoundProcess> answer_;
+  ProcessLookup answer_;
 };
 
 // Holds every lookup until Answer(); counts cancellations.
@@ -130,12 +132,22 @@ TEST(ProcessProbeTest, RecycledPidAndZombieAndMissingFail) {
   EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
   EXPECT_NE(r.reason.find("recycled"), std::string::npos) << r.reason;
 
-  FixedSource missing(
-      Result<FoundProcess>(Status::Error("pidfile /run/x.pid is missing")));
+  FixedSource missing(ProcessLookup{
+      ProcessLookup::Presence::kAbsent, {}, "pidfile /run/x.pid is missing"});
   ProcessProbe p2(&missing);
   r = RunOnce(p2);
   EXPECT_EQ(r.outcome, ProbeOutcome::kFailure);
   EXPECT_EQ(r.reason, "pidfile /run/x.pid is missing");
+
+  // Not knowing is not failing: the run is an error, not a failure.
+  FixedSource unknown(ProcessLookup{ProcessLookup::Presence::kUnknown,
+                                    {},
+                                    "supervisor unreachable: refused"});
+  ProcessProbe unknown_probe(&unknown);
+  r = RunOnce(unknown_probe);
+  EXPECT_EQ(r.outcome, ProbeOutcome::kError);
+  EXPECT_EQ(r.reason, "supervisor unreachable: refused");
+  EXPECT_EQ(unknown_probe.TimedOut(seconds(2)).outcome, ProbeOutcome::kError);
 
   pid_t z = fork();
   if (z == 0) _exit(0);

@@ -7,22 +7,18 @@ namespace watchd {
 
 void PendingLookup::Start(ProcessSource::Callback cb) {
   cb_ = std::move(cb);
-  waiting_ = true;
-  auto id = source_->Lookup([this](Result<FoundProcess> found) {
-    waiting_ = false;
+  id_ = source_->Lookup([this](const ProcessLookup& found) {
     id_.reset();
-    // Moved out first: the callback may start the next lookup.
+    // The last act: the callback may start the next lookup or destroy us.
     ProcessSource::Callback cb = std::move(cb_);
     cb_ = nullptr;
-    cb(std::move(found));
+    cb(found);
   });
-  if (waiting_) id_ = id;
 }
 
 void PendingLookup::Cancel() {
   if (id_) source_->CancelLookup(*id_);
   id_.reset();
-  waiting_ = false;
   cb_ = nullptr;
 }
 

@@ -7,9 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
-#include "core/procfs.h"
 #include "core/status.h"
+#include "os/procfs.h"
 
 namespace watchd {
 
@@ -22,21 +23,31 @@ struct FoundProcess {
   std::optional<ProcStat> stat;
 };
 
+// What a lookup says: the process, no process (the service is down), or
+// that it cannot tell (the supervisor is unreachable, the pidfile is not
+// to be trusted): not knowing is not failing.
+struct ProcessLookup {
+  enum class Presence : uint8_t { kFound, kAbsent, kUnknown };
+
+  Presence presence = Presence::kUnknown;
+  FoundProcess found;  // when kFound
+  std::string reason;  // why not, otherwise ("pidfile /run/web.pid is missing")
+};
+
 class ProcessSource {
  public:
-  using Callback = std::function<void(Result<FoundProcess>)>;
+  using Callback = std::function<void(const ProcessLookup&)>;
   using LookupId = uint64_t;
 
   virtual ~ProcessSource() = default;
   // Finds the service's current process. The callback runs exactly once,
-  // possibly before Lookup returns, unless cancelled; the error says why
-  // there is no process ("pidfile /run/web.pid is missing").
+  // later on the loop (never before Lookup returns), unless cancelled.
   virtual LookupId Lookup(Callback cb) = 0;
   virtual void CancelLookup(LookupId id) = 0;
 };
 
 // The one lookup a probe has in flight, cancelled on Cancel() or
-// destruction; the callback may run before Start() returns.
+// destruction.
 class PendingLookup {
  public:
   explicit PendingLookup(ProcessSource* source) : source_(source) {}
@@ -53,7 +64,6 @@ class PendingLookup {
   // `this` and needs no allocation.
   ProcessSource::Callback cb_;
   std::optional<ProcessSource::LookupId> id_;
-  bool waiting_ = false;
 };
 
 // The process's stat for a probe: the lookup's own, else read now and

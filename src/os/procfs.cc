@@ -1,4 +1,4 @@
-#include "core/procfs.h"
+#include "os/procfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,13 +13,15 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "os/safe_file.h"
+
 namespace watchd {
 namespace {
 
 // Plain read() calls: /proc files are read thousands of times a second
 // with 1,000 supervised services, and streams cost more than the read.
 bool Slurp(const std::string& path, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return false;
   out->clear();
   char buf[4096];
@@ -36,7 +38,7 @@ bool Slurp(const std::string& path, std::string* out) {
 // has reached the end. -1 when it cannot be opened or read; a file that
 // fills the buffer is too big for its kind and returns -1 too.
 ssize_t ReadSmall(const char* path, char* buf, size_t size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return -1;
   ssize_t n = read(fd, buf, size);
   close(fd);
@@ -217,21 +219,6 @@ double ProcessUptimeSeconds(uint64_t start_time) {
   return up > started ? up - started : 0;
 }
 
-double ProcessStartEpochSeconds(uint64_t start_time) {
-  // Boot time does not change: read it once.
-  static const double kBootTime = [] {
-    std::string text;
-    if (!Slurp("/proc/stat", &text)) return 0.0;
-    size_t at = text.find("\nbtime ");
-    return at == std::string::npos ? 0.0
-                                   : strtod(text.c_str() + at + 7, nullptr);
-  }();
-  if (kBootTime == 0) return 0;
-  static const long kTicks = sysconf(_SC_CLK_TCK);
-  return kBootTime +
-         static_cast<double>(start_time) / static_cast<double>(kTicks);
-}
-
 const char* ProcStateName(char state) {
   switch (state) {
     case 'R':
@@ -256,7 +243,7 @@ const char* ProcStateName(char state) {
 }
 
 Result<pid_t> ReadPidfile(const std::string& path) {
-  auto contents = ReadStampedPidfile(path);
+  auto contents = ReadStampedPidfile(path, geteuid());
   if (!contents.ok()) return contents.status();
   return contents->pid;
 }
@@ -269,17 +256,15 @@ Result<FileStamp> StampFile(const std::string& path) {
   return StampOf(sb);
 }
 
-Result<PidfileContents> ReadStampedPidfile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Status::Error("cannot read pidfile " + path + ": " +
-                         strerror(errno));
-  }
+Result<PidfileContents> ReadStampedPidfile(const std::string& path,
+                                           uid_t trusted_uid) {
   struct stat sb;
+  auto fd = OpenRegularFile(path, "pidfile", &sb);
+  if (!fd.ok()) return fd.status();
   char buf[4096];
-  ssize_t n = fstat(fd, &sb) == 0 ? read(fd, buf, sizeof(buf)) : -1;
+  ssize_t n = read(*fd, buf, sizeof(buf));
   const int error = errno;
-  close(fd);
+  close(*fd);
   if (n < 0) {
     return Status::Error("cannot read pidfile " + path + ": " +
                          strerror(error));
@@ -291,7 +276,34 @@ Result<PidfileContents> ReadStampedPidfile(const std::string& path) {
   }
   auto pid = ParsePidfile(std::string_view(buf, static_cast<size_t>(n)), path);
   if (!pid.ok()) return pid.status();
-  return PidfileContents{*pid, StampOf(sb)};
+  return PidfileContents{*pid, StampOf(sb), sb.st_uid,
+                         UntrustedBecause(path, sb, trusted_uid)};
+}
+
+Result<ProcessUids> ReadProcessUids(pid_t pid, const std::string& proc_root) {
+  char buf[4096];
+  ssize_t n = ReadProcFile(proc_root, pid, "status", buf, sizeof(buf) - 1);
+  if (n <= 0) return Status::Error("pid " + std::to_string(pid) + " is gone");
+  std::string_view text(buf, static_cast<size_t>(n));
+  size_t at = text.find("\nUid:");
+  if (at == std::string_view::npos) {
+    return Status::Error("no Uid line in status of pid " + std::to_string(pid));
+  }
+  // "Uid:\treal\teffective\tsaved\tfs"
+  ProcessUids uids;
+  const char* p = text.data() + at + 5;
+  const char* end = text.data() + text.size();
+  uint32_t* fields[] = {&uids.real, &uids.effective};
+  for (uint32_t* field : fields) {
+    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    auto [next, ec] = std::from_chars(p, end, *field);
+    if (ec != std::errc()) {
+      return Status::Error("bad Uid line in status of pid " +
+                           std::to_string(pid));
+    }
+    p = next;
+  }
+  return uids;
 }
 
 }  // namespace watchd

@@ -1,9 +1,11 @@
-#include "actions/kill.h"
+#include "os/kill.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "os/process_table.h"
 
 namespace watchd {
 namespace {
@@ -23,13 +25,13 @@ TEST(KillTest, SignalsTheRecordedProcess) {
   auto st = ReadProcStat(pid);
   ASSERT_TRUE(st.ok());
   ProcessIdentity id{pid, st->start_time};
-  EXPECT_TRUE(IsAlive(id));
+  EXPECT_TRUE(SystemProcessTable()->IsAlive(id));
   ASSERT_TRUE(SignalIfSame(id, SIGKILL).ok());
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
-  EXPECT_FALSE(IsAlive(id));
+  EXPECT_FALSE(SystemProcessTable()->IsAlive(id));
   EXPECT_FALSE(SignalIfSame(id, SIGKILL).ok());
 }
 
@@ -40,11 +42,12 @@ TEST(KillTest, RefusesAProcessWithAnotherStartTime) {
   ASSERT_TRUE(st.ok());
   // The same pid, but recorded from an earlier process: a recycled pid.
   ProcessIdentity stale{pid, st->start_time - 1};
-  EXPECT_FALSE(IsAlive(stale));
+  EXPECT_FALSE(SystemProcessTable()->IsAlive(stale));
   Status s = SignalIfSame(stale, SIGKILL);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("recycled"), std::string::npos) << s.message();
-  EXPECT_TRUE(IsAlive({pid, st->start_time})) << "must not have been killed";
+  EXPECT_TRUE(SystemProcessTable()->IsAlive({pid, st->start_time}))
+      << "must not have been killed";
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
 }
@@ -58,7 +61,7 @@ TEST(KillTest, ZombieIsNotAlive) {
   // Not reaped: a zombie until waitpid.
   siginfo_t info;
   ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);
-  EXPECT_FALSE(IsAlive(id));
+  EXPECT_FALSE(SystemProcessTable()->IsAlive(id));
   waitpid(pid, nullptr, 0);
 }
 

@@ -1,8 +1,8 @@
 // Reading processes from /proc: identity (pid + start time, so a recycled
 // pid is never mistaken for the process watchd recorded), state, memory and
 // descendants. Cheap synchronous reads, fine on the loop.
-#ifndef WATCHD_CORE_PROCFS_H_
-#define WATCHD_CORE_PROCFS_H_
+#ifndef WATCHD_OS_PROCFS_H_
+#define WATCHD_OS_PROCFS_H_
 
 #include <sys/types.h>
 
@@ -51,10 +51,6 @@ std::vector<pid_t> ReadDescendants(pid_t pid,
 // start time).
 double ProcessUptimeSeconds(uint64_t start_time);
 
-// When the process started, in seconds since the epoch (boot time from
-// /proc/stat plus the start time), or 0 when unknown.
-double ProcessStartEpochSeconds(uint64_t start_time);
-
 // "running", "sleeping", "disk sleep", "stopped", "zombie", ...
 const char* ProcStateName(char state);
 
@@ -76,14 +72,30 @@ struct FileStamp {
 // The stamp of the file at path (following symlinks).
 Result<FileStamp> StampFile(const std::string& path);
 
-// A pidfile's pid with the stamp of the very file it was read from (fstat
-// of the opened file, so a replacement in between cannot mix the two).
+// A pidfile's pid with the stamp and owner of the very file it was read
+// from (fstat of the opened file, so a replacement in between cannot mix
+// them).
 struct PidfileContents {
   pid_t pid = 0;
   FileStamp stamp;
+  uid_t owner = 0;
+  // Why a user other than root or the trusted uid could have written it
+  // (see UntrustedBecause); empty when none could.
+  std::string untrusted;
 };
-Result<PidfileContents> ReadStampedPidfile(const std::string& path);
+// Refuses what is not a regular file (a FIFO, a directory, a symlink),
+// without blocking.
+Result<PidfileContents> ReadStampedPidfile(const std::string& path,
+                                           uid_t trusted_uid);
+
+// The real and effective uid of a process (/proc/PID/status).
+struct ProcessUids {
+  uint32_t real = 0;
+  uint32_t effective = 0;
+};
+Result<ProcessUids> ReadProcessUids(pid_t pid,
+                                    const std::string& proc_root = "/proc");
 
 }  // namespace watchd
 
-#endif  // WATCHD_CORE_PROCFS_H_
+#endif  // WATCHD_OS_PROCFS_H_

@@ -1,4 +1,4 @@
-#include "core/procfs.h"
+#include "os/procfs.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -123,7 +123,7 @@ TEST(ProcfsTest, StampedPidfileDescribesTheFileRead) {
   testing::TempDir dir;
   const std::string p = dir.File("x.pid");
   testing::WriteFile(p, "4242\n");
-  auto first = ReadStampedPidfile(p);
+  auto first = ReadStampedPidfile(p, geteuid());
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_EQ(first->pid, 4242);
   EXPECT_EQ(first->stamp.size, 5);
@@ -132,14 +132,14 @@ TEST(ProcfsTest, StampedPidfileDescribesTheFileRead) {
   EXPECT_EQ(*stamp, first->stamp);
   // Rewriting changes the stamp (at least its size and ctime here).
   testing::WriteFile(p, "424242\n");
-  auto second = ReadStampedPidfile(p);
+  auto second = ReadStampedPidfile(p, geteuid());
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->pid, 424242);
   EXPECT_FALSE(second->stamp == first->stamp);
   EXPECT_FALSE(StampFile(dir.File("missing.pid")).ok());
   // Too big for a pidfile.
   testing::WriteFile(p, std::string(8192, '1'));
-  EXPECT_FALSE(ReadStampedPidfile(p).ok());
+  EXPECT_FALSE(ReadStampedPidfile(p, geteuid()).ok());
 }
 
 }  // namespace

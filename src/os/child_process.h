@@ -1,8 +1,8 @@
 // A child process (an argv, never a shell) run asynchronously on the event
 // loop: spawned, its output captured, timed out and reaped without ever
 // blocking the loop. Used by the exec probe and by supervisor actions.
-#ifndef WATCHD_ACTIONS_CHILD_PROCESS_H_
-#define WATCHD_ACTIONS_CHILD_PROCESS_H_
+#ifndef WATCHD_OS_CHILD_PROCESS_H_
+#define WATCHD_OS_CHILD_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -111,4 +111,4 @@ Status CheckExecutable(const std::string& argv0);
 
 }  // namespace watchd
 
-#endif  // WATCHD_ACTIONS_CHILD_PROCESS_H_
+#endif  // WATCHD_OS_CHILD_PROCESS_H_

@@ -1,4 +1,4 @@
-#include "actions/child_process.h"
+#include "os/child_process.h"
 
 #include <errno.h>
 #include <fcntl.h>

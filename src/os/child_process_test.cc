@@ -1,4 +1,4 @@
-#include "actions/child_process.h"
+#include "os/child_process.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

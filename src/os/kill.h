@@ -1,11 +1,11 @@
 // Signals a process only if it is still the one watchd recorded: the pid is
 // pinned with a pidfd first, then its start time is compared, so a pid the
 // kernel recycled in between can never be hit.
-#ifndef WATCHD_ACTIONS_KILL_H_
-#define WATCHD_ACTIONS_KILL_H_
+#ifndef WATCHD_OS_KILL_H_
+#define WATCHD_OS_KILL_H_
 
-#include "core/procfs.h"
 #include "core/status.h"
+#include "os/procfs.h"
 
 namespace watchd {
 
@@ -13,9 +13,6 @@ namespace watchd {
 // gone, is another process now, or cannot be signalled.
 Status SignalIfSame(const ProcessIdentity& identity, int signo);
 
-// Whether that exact process still exists (zombies do not count).
-bool IsAlive(const ProcessIdentity& identity);
-
 }  // namespace watchd
 
-#endif  // WATCHD_ACTIONS_KILL_H_
+#endif  // WATCHD_OS_KILL_H_

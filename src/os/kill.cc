@@ -1,4 +1,4 @@
-#include "actions/kill.h"
+#include "os/kill.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -22,12 +22,6 @@ int PidfdSendSignal(int pidfd, int signo) {
 }
 
 }  // namespace
-
-bool IsAlive(const ProcessIdentity& identity) {
-  auto st = ReadProcStat(identity.pid);
-  return st.ok() && st->start_time == identity.start_time && st->state != 'Z' &&
-         st->state != 'X';
-}
 
 Status SignalIfSame(const ProcessIdentity& identity, int signo) {
   const std::string who = "pid " + std::to_string(identity.pid);
