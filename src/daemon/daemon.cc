@@ -37,8 +37,11 @@ Status Daemon::Init() {
   Status s = loop_.Init();
   if (!s.ok()) return s;
   // Before any thread starts, so all of them inherit the blocked mask.
-  s = loop_.HandleSignals({SIGTERM, SIGINT, SIGHUP},
-                          [this](int signo) { OnSignal(signo); });
+  // Every signal an operator, logrotate or a stray script may send: their
+  // default action would end watchd without a word.
+  s = loop_.HandleSignals(
+      {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGQUIT},
+      [this](int signo) { OnSignal(signo); });
   if (!s.ok()) return s;
 
   auto metrics = Metrics::Create(config_.daemon.metrics_listen, WATCHD_VERSION);
@@ -142,6 +145,7 @@ void Daemon::OnSignal(int signo) {
   switch (signo) {
     case SIGTERM:
     case SIGINT:
+    case SIGQUIT:
       spdlog::info("received {}, stopping", strsignal(signo));
       sd_notify(0, "STOPPING=1");
       loop_.Stop();
@@ -150,6 +154,9 @@ void Daemon::OnSignal(int signo) {
       spdlog::warn(
           "SIGHUP: configuration reload is not supported yet; "
           "restart watchd to apply changes");
+      break;
+    default:
+      spdlog::warn("received {}: ignored", strsignal(signo));
       break;
   }
 }

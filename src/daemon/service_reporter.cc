@@ -50,11 +50,13 @@ void ServiceReporter::OnEscalation(const Service& service,
                                    int descendants, const Status& result) {
   if (result.ok()) {
     spdlog::warn(
-        "service {}: stop did not end pid {} and its tree within {}: sent "
-        "SIGKILL ({} descendant{} killed)",
+        "service {}: stop did not end pid {} within {}: sent SIGKILL{}",
         service.name(), process.pid,
-        FormatDuration(service.config().stop_timeout), descendants,
-        descendants == 1 ? "" : "s");
+        FormatDuration(service.config().stop_timeout),
+        descendants == 0
+            ? std::string()
+            : " (and to " + std::to_string(descendants) + " process" +
+                  (descendants == 1 ? "" : "es") + " of its tree)");
   } else {
     spdlog::warn("service {}: stop hung past {}, SIGKILL not sent: {}",
                  service.name(), FormatDuration(service.config().stop_timeout),

@@ -33,6 +33,10 @@ ProcessLookup Unknown(std::string why) {
   return {ProcessLookup::Presence::kUnknown, {}, std::move(why)};
 }
 
+ProcessLookup Untrusted(std::string why) {
+  return {ProcessLookup::Presence::kUntrusted, {}, std::move(why)};
+}
+
 bool DescendsFrom(ProcessTable* table, pid_t pid, pid_t ancestor) {
   for (int i = 0; i < kMaxAncestry && pid > 1; ++i) {
     if (pid == ancestor) return true;
@@ -129,17 +133,17 @@ ProcessLookup ProcessTracker::FromSupervisor(
     ProcessLookup look = FromPidfile();
     if (look.presence != Presence::kFound) {
       // The supervisor runs something, but the pidfile cannot say what.
-      return Unknown(look.reason);
+      return Untrusted(look.reason);
     }
     // Whoever wrote the pidfile, a descendant of the supervisor's process
     // is the service's own (this is also the trust rule's second arm).
     if (DescendsFrom(table_, look.found.identity.pid, status->pid)) {
       return look;
     }
-    return Unknown("pidfile " + *config_.pidfile + " names pid " +
-                   std::to_string(look.found.identity.pid) +
-                   ", which is not the supervisor's " + config_.program +
-                   " (pid " + std::to_string(status->pid) + ")");
+    return Untrusted("pidfile " + *config_.pidfile + " names pid " +
+                     std::to_string(look.found.identity.pid) +
+                     ", which is not the supervisor's " + config_.program +
+                     " (pid " + std::to_string(status->pid) + ")");
   }
   auto st = table_->Stat(status->pid);
   if (!st.ok() || st->state == 'Z' || st->state == 'X') {
@@ -147,8 +151,8 @@ ProcessLookup ProcessTracker::FromSupervisor(
                   (st.ok() ? " is a zombie" : " is not running"));
   }
   if (table_->IsProtected(status->pid)) {
-    return Unknown("supervisor names pid " + std::to_string(status->pid) +
-                   ", which is never a service's process");
+    return Untrusted("supervisor names pid " + std::to_string(status->pid) +
+                     ", which is never a service's process");
   }
   return Found(std::move(st).value());
 }
@@ -171,8 +175,8 @@ ProcessLookup ProcessTracker::ReadPidfileOnce() {
   const pid_t pid = file->pid;
   auto who = [&] { return "pid " + std::to_string(pid) + " from " + path; };
   if (table_->IsProtected(pid)) {
-    return Unknown("pidfile " + path + " names pid " + std::to_string(pid) +
-                   ", which is never a service's process");
+    return Untrusted("pidfile " + path + " names pid " + std::to_string(pid) +
+                     ", which is never a service's process");
   }
   auto st = table_->Stat(pid);
   if (!st.ok()) return Absent(who() + " is not running");
@@ -196,7 +200,7 @@ ProcessLookup ProcessTracker::ReadPidfileOnce() {
                         uids->real == file->owner &&
                         uids->effective == file->owner;
     if (!owners) {
-      return Unknown(
+      return Untrusted(
           "untrusted pidfile " + path + ": " + file->untrusted + ", and pid " +
           std::to_string(pid) +
           (uids.ok() ? " runs as uid " + std::to_string(uids->effective)
@@ -231,6 +235,7 @@ void ProcessTracker::Conclude(const ProcessLookup& look) {
       if (before != Presence::kAbsent) absent_since_ = loop_->Now();
       identity_.reset();
       break;
+    case Presence::kUntrusted:
     case Presence::kUnknown:
       break;
   }

@@ -189,6 +189,11 @@ void Service::OnLook(const ProcessLookup& look, Presence before,
       BeginGrace();
     }
   }
+  if (look.presence == Presence::kUntrusted && before != Presence::kUntrusted) {
+    observer_->OnNotice(*this, look.reason +
+                                   ": no pid is named to the supervisor or "
+                                   "signalled until this is resolved");
+  }
   if (look.presence != Presence::kFound) PollWhileMissing();
   Evaluate();
 }
@@ -260,27 +265,26 @@ ServiceState Service::ComputeHealth(std::string* reason) const {
       return ServiceState::kUnknown;
     }
   }
+  // A restart check whose last run failed or timed out makes the service
+  // hung; one whose last run could not be made (`error`: no answer about
+  // the process, an untrusted pidfile) says nothing about the service, and
+  // nothing is restarted on it: not knowing is not failing.
   const Check* restart_check = nullptr;
+  const Check* unsure_check = nullptr;
   const Check* failing_check = nullptr;
   for (const auto& c : checks_) {
     if (c->state() != CheckState::kFailing) continue;
     if (!failing_check) failing_check = c.get();
-    if (c->on_failure() == OnFailure::kRestart && !restart_check) {
-      restart_check = c.get();
-    }
+    if (c->on_failure() != OnFailure::kRestart) continue;
+    const bool unsure =
+        c->last_result() && c->last_result()->outcome == ProbeOutcome::kError;
+    if (unsure && !unsure_check) unsure_check = c.get();
+    if (!unsure && !restart_check) restart_check = c.get();
   }
   auto last = [](const Check* c) {
     return c->last_result() ? c->last_result()->reason : std::string();
   };
   if (restart_check) {
-    // Not knowing is not failing: a check that could not be run says
-    // nothing about the service, and nothing is restarted on it.
-    if (restart_check->last_result() &&
-        restart_check->last_result()->outcome == ProbeOutcome::kError) {
-      *reason = "check " + restart_check->name() +
-                " cannot tell: " + last(restart_check);
-      return ServiceState::kUnknown;
-    }
     std::string dep;
     if (BlockingDependency(&dep)) {
       *reason = dep;
@@ -289,6 +293,11 @@ ServiceState Service::ComputeHealth(std::string* reason) const {
     *reason =
         "check " + restart_check->name() + " failing: " + last(restart_check);
     return ServiceState::kHung;
+  }
+  if (unsure_check) {
+    *reason =
+        "check " + unsure_check->name() + " cannot tell: " + last(unsure_check);
+    return ServiceState::kUnknown;
   }
   if (failing_check) {
     *reason =
@@ -457,22 +466,12 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
   const std::optional<ProcessIdentity> current = process();
   sup.restart_in_flight = true;
   sup.restart_detail = (start_only ? "starting: " : "restarting: ") + detail;
-  sup.stopping = start_only ? std::nullopt : current;
-  sup.stopping_tree.clear();
-  if (sup.stopping) {
-    for (pid_t pid : table_->Descendants(sup.stopping->pid)) {
-      if (auto st = table_->Stat(pid); st.ok()) {
-        sup.stopping_tree.push_back({pid, st->start_time});
-      }
-    }
-  } else if (!start_only) {
-    observer_->OnNotice(
-        *this,
-        "no recorded process: stop_timeout cannot be enforced if the "
-        "supervisor's stop hangs" +
-            (sup.tracker.reason().empty() ? std::string()
-                                          : " (" + sup.tracker.reason() + ")"));
-  }
+  // A retry while the stop of the same process is still being waited out
+  // keeps that stop's deadline and tree (retries must not push it back),
+  // and a start leaves a pending escalation to end what the stop left.
+  const bool same_stop =
+      current && sup.stopping == current && sup.escalation_timer.pending();
+  if (!start_only && !same_stop) ArmEscalation(current);
   ProgramRef ref{config_.name, config_.program, current ? current->pid : 0};
   observer_->OnRestart(*this, reason, detail);
   auto done = [this](Status status) {
@@ -481,15 +480,32 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
   };
   sup.restart_call = start_only ? supervisor_->Start(ref, std::move(done))
                                 : supervisor_->Restart(ref, std::move(done));
-  // Armed whatever becomes of the call: a call that times out or fails
-  // may have stopped the process halfway, and the stop must end.
-  if (sup.stopping) {
-    loop_->ScheduleAfter(&sup.escalation_timer, config_.stop_timeout);
-  } else {
-    loop_->Cancel(&sup.escalation_timer);
-  }
   reevaluate_ = true;
   if (!evaluating_) Evaluate();
+}
+
+void Service::ArmEscalation(const std::optional<ProcessIdentity>& process) {
+  Supervision& sup = *sup_;
+  sup.stopping = process;
+  sup.stopping_tree.clear();
+  if (!process) {
+    loop_->Cancel(&sup.escalation_timer);
+    observer_->OnNotice(
+        *this,
+        "no recorded process: stop_timeout cannot be enforced if the "
+        "supervisor's stop hangs" +
+            (sup.tracker.reason().empty() ? std::string()
+                                          : " (" + sup.tracker.reason() + ")"));
+    return;
+  }
+  for (pid_t pid : table_->Descendants(process->pid)) {
+    if (auto st = table_->Stat(pid); st.ok()) {
+      sup.stopping_tree.push_back({pid, st->start_time});
+    }
+  }
+  // Armed whatever becomes of the call: a call that times out or fails
+  // may have stopped the process halfway, and the stop must end.
+  loop_->ScheduleAfter(&sup.escalation_timer, config_.stop_timeout);
 }
 
 void Service::Escalate() {

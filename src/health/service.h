@@ -138,6 +138,9 @@ class Service : public CheckObserver, public ProcessSource {
   void HandleRestartLimit();
   void BeginRestart(const std::string& reason, const std::string& detail,
                     bool start_only);
+  // Records the process a restart stops, with its tree, and arms
+  // stop_timeout for them (none: nothing can be enforced).
+  void ArmEscalation(const std::optional<ProcessIdentity>& process);
   void OnRestartDone();
   void FinishRestart(const Status& status, bool done);
   void Escalate();

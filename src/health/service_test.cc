@@ -17,6 +17,8 @@
 #include "health/pidfile_reader.h"
 #include "os/kill.h"
 #include "os/process_table.h"
+#include "probes/memory_probe.h"
+#include "probes/process_probe.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
@@ -67,12 +69,17 @@ class FakeSupervisor : public Supervisor {
   }
   bool reports_pid() const override { return true; }
 
-  // Answers every status call with the current pid.
+  // Answers every status call with the current pid, or status_error;
+  // none while `hang`.
   void AnswerStatus() {
-    while (!status_queue.empty()) {
+    while (!hang && !status_queue.empty()) {
       auto cb = std::move(status_queue.front());
       status_queue.pop_front();
-      cb(ProgramStatus{pid, pid > 0 ? "RUNNING" : "STOPPED"});
+      if (status_error.empty()) {
+        cb(ProgramStatus{pid, pid > 0 ? "RUNNING" : "STOPPED"});
+      } else {
+        cb(Status::Error(status_error));
+      }
     }
   }
   void Finish(Status s = Status::Ok()) {
@@ -83,6 +90,8 @@ class FakeSupervisor : public Supervisor {
   }
 
   pid_t pid = 0;
+  std::string status_error;
+  bool hang = false;
   std::vector<ProgramRef> restarts, starts;
   std::deque<Done> pending;
   std::deque<StatusDone> status_queue;
@@ -473,6 +482,198 @@ TEST_F(ServiceTest, OperatorPauseStopsActingButNotChecking) {
   EXPECT_FALSE(svc->RestartNow().ok()) << "one restart at a time";
 }
 
+// Not knowing is not failing: a supervisor that cannot be asked, or that
+// hangs, makes the service unknown, and nothing is restarted on it.
+TEST_F(ServiceTest, UnreachableOrHangingSupervisorIsUnknownNotHung) {
+  Child child;
+  FakeSupervisor sup;
+  sup.pid = child.pid();
+  Events events;
+  ServiceConfig config = Config();
+  auto svc = std::make_unique<Service>(config, &sup, &loop_, &random_, &events,
+                                       SystemProcessTable());
+  CheckConfig alive = HealthCheck();
+  alive.name = "alive";
+  alive.probe = ProcessProbeConfig{};
+  svc->AddCheck(alive, std::make_unique<ProcessProbe>(svc.get()), nullptr);
+  svc->Start();
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(svc->state(), ServiceState::kOk) << svc->reason();
+
+  sup.status_error = "cannot connect to unix:///run/supervisor.sock";
+  Advance(seconds(5), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kUnknown);
+  EXPECT_EQ(svc->reason(),
+            "supervisor unreachable: cannot connect to "
+            "unix:///run/supervisor.sock");
+  EXPECT_EQ(svc->checks()[0]->last_result()->outcome, ProbeOutcome::kError);
+  EXPECT_TRUE(sup.restarts.empty());
+  EXPECT_TRUE(sup.starts.empty());
+
+  sup.status_error.clear();
+  Advance(seconds(3), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kOk) << svc->reason();
+
+  // SIGSTOPped supervisord: its answers never come, runs time out.
+  sup.hang = true;
+  Advance(seconds(5), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kUnknown);
+  EXPECT_NE(svc->reason().find("cannot tell: no answer about the process"),
+            std::string::npos)
+      << svc->reason();
+  EXPECT_TRUE(sup.restarts.empty());
+  sup.hang = false;
+  Advance(seconds(3), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kOk) << svc->reason();
+  EXPECT_TRUE(sup.restarts.empty());
+}
+
+// supervisord's startsecs above the supervisor timeout: the call times out
+// although the restart happens. It counts, so restart_limit trips.
+TEST_F(ServiceTest, TimedOutRestartThatHappenedIsCounted) {
+  Child first, second;
+  FakeSupervisor sup;
+  sup.pid = first.pid();
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kFailure;
+  ServiceConfig config = Config();
+  config.restart_limit.max = 1;
+  auto svc = Make(config, &outcome, &events, &sup);
+  svc->Start();
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(sup.restarts.size(), 1u);
+  sup.pid = second.pid();
+  sup.Finish(Status::Error("timed out after 2s"));
+  Advance(milliseconds(200), {&sup});
+  EXPECT_EQ(events.failures, 0);
+  EXPECT_EQ(svc->restarts(), 1);
+  ASSERT_FALSE(events.notices.empty());
+  EXPECT_NE(events.notices.back().find("counted as a restart"),
+            std::string::npos)
+      << events.notices.back();
+  EXPECT_EQ(svc->state(), ServiceState::kStarting);
+  // Still failing after its grace: the limit of one restart is reached.
+  Advance(seconds(10), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kUnmonitored) << svc->reason();
+  EXPECT_EQ(sup.restarts.size(), 1u);
+
+  // A timed-out call after which the same process runs is a failure.
+  svc->Resume();
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(sup.restarts.size(), 2u);
+  sup.Finish(Status::Error("timed out after 2s"));
+  Advance(milliseconds(200), {&sup});
+  EXPECT_EQ(events.failures, 1);
+}
+
+// The supervisor's timeout is shorter than stop_timeout: its call fails
+// first, and escalation must still end the stop.
+TEST_F(ServiceTest, EscalationOutlivesAFailedCallAndEndsTheTree) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    // A master with a worker, as nginx runs.
+    if (fork() == 0) {
+      pause();
+      _exit(0);
+    }
+    (void)!write(ready[1], "x", 1);
+    pause();
+    _exit(0);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  close(ready[1]);
+  std::vector<pid_t> workers = ReadDescendants(pid);
+  ASSERT_EQ(workers.size(), 1u);
+  ProcessIdentity worker{workers[0], ReadProcStat(workers[0])->start_time};
+  kill(pid, SIGSTOP);
+  kill(worker.pid, SIGSTOP);
+  FakeSupervisor sup;
+  sup.pid = pid;
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kFailure;
+  ServiceConfig config = Config();
+  config.stop_timeout = seconds(2);
+  auto svc = Make(config, &outcome, &events, &sup);
+  svc->Start();
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(sup.restarts.size(), 1u);
+  sup.Finish(Status::Error("timed out after 1s"));
+  Advance(seconds(3), {&sup});
+  ASSERT_EQ(events.killed.size(), 1u);
+  EXPECT_EQ(events.killed[0].pid, pid);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return !SystemProcessTable()->IsAlive(worker); }, seconds(10)))
+      << "the worker went with its master";
+}
+
+// A dependency past its own restart_limit is unmonitored but still broken:
+// its dependant must not be restarted in its place.
+TEST_F(ServiceTest, UnmonitoredDependencyThatFailsStillBlocks) {
+  Child web_child, db_child;
+  FakeSupervisor web_sup, db_sup;
+  web_sup.pid = web_child.pid();
+  db_sup.pid = db_child.pid();
+  Events web_events, db_events;
+  ProbeOutcome web_outcome = ProbeOutcome::kSuccess;
+  ProbeOutcome db_outcome = ProbeOutcome::kFailure;
+  ServiceConfig db_config = Config();
+  db_config.name = "db";
+  db_config.restart_limit.max = 1;
+  auto db = Make(db_config, &db_outcome, &db_events, &db_sup);
+  auto web = Make(Config(), &web_outcome, &web_events, &web_sup);
+  web->SetDependencies({db.get()});
+  db->Start();
+  web->Start();
+  for (int i = 0; i < 40 && db->state() != ServiceState::kUnmonitored; ++i) {
+    Advance(milliseconds(500), {&web_sup, &db_sup});
+    while (!db_sup.pending.empty()) db_sup.Finish();
+  }
+  ASSERT_EQ(db->state(), ServiceState::kUnmonitored);
+  EXPECT_EQ(db->health(), ServiceState::kHung);
+  web_outcome = ProbeOutcome::kFailure;
+  Advance(seconds(20), {&web_sup, &db_sup});
+  EXPECT_EQ(web->state(), ServiceState::kBlocked) << web->reason();
+  EXPECT_EQ(web->reason(), "dependency db is hung");
+  EXPECT_TRUE(web_sup.restarts.empty());
+}
+
+// A dependant fails a moment before its dependency's check notices: it
+// waits one run of that check, and is blocked when it fails.
+TEST_F(ServiceTest, DependantWaitsOneRunOfItsDependencysChecks) {
+  Child web_child, db_child;
+  FakeSupervisor web_sup, db_sup;
+  web_sup.pid = web_child.pid();
+  db_sup.pid = db_child.pid();
+  Events web_events, db_events;
+  ProbeOutcome web_outcome = ProbeOutcome::kSuccess;
+  ProbeOutcome db_outcome = ProbeOutcome::kSuccess;
+  ServiceConfig db_config = Config();
+  db_config.name = "db";
+  auto db = Make(db_config, &db_outcome, &db_events, &db_sup);
+  auto web = Make(Config(), &web_outcome, &web_events, &web_sup);
+  web->SetDependencies({db.get()});
+  db->Start();
+  web->Start();
+  Advance(seconds(2), {&web_sup, &db_sup});
+  ASSERT_EQ(web->state(), ServiceState::kOk);
+  web_outcome = ProbeOutcome::kFailure;
+  for (int i = 0; i < 100 && web->state() != ServiceState::kHung; ++i) {
+    Advance(milliseconds(10), {&web_sup, &db_sup});
+  }
+  ASSERT_EQ(web->state(), ServiceState::kHung);
+  db_outcome = ProbeOutcome::kFailure;
+  Advance(seconds(3), {&web_sup, &db_sup});
+  EXPECT_EQ(web->state(), ServiceState::kBlocked) << web->reason();
+  EXPECT_TRUE(web_sup.restarts.empty());
+}
+
 // --- pid from a pidfile ----------------------------------------------------
 
 class PidfileServiceTest : public ServiceTest {
@@ -616,6 +817,51 @@ TEST_F(PidfileServiceTest, PidfileOlderThanItsProcessNamesARecycledPid) {
   ASSERT_FALSE(Found(found));
   EXPECT_NE(found.reason.find("recycled pid"), std::string::npos)
       << found.reason;
+}
+
+// The commonest event there is: the process under a pidfile is replaced
+// (it crashed and its init script started another). The process check's
+// own lookup discovers it, which starts the grace and resets the checks —
+// the very check whose run is asking. It once aborted watchd with
+// std::bad_function_call.
+TEST_F(PidfileServiceTest, ProcessReplacedUnderItsPidfileThreeTimes) {
+  Child first;
+  WritePid(first.pid());
+  Events events;
+  ServiceConfig config = Config();
+  config.supervisor.reset();
+  config.pidfile = pidfile_;
+  auto svc = std::make_unique<Service>(config, nullptr, &loop_, &random_,
+                                       &events, SystemProcessTable());
+  CheckConfig alive = HealthCheck(OnFailure::kAlert);
+  alive.name = "alive";
+  alive.probe = ProcessProbeConfig{};
+  svc->AddCheck(alive, std::make_unique<ProcessProbe>(svc.get()), nullptr);
+  CheckConfig memory = alive;
+  memory.name = "memory";
+  memory.probe = MemoryProbeConfig{};
+  svc->AddCheck(
+      memory,
+      std::make_unique<MemoryProbe>(MemoryProbeConfig{1ull << 40}, svc.get()),
+      nullptr);
+  svc->Start();
+  Advance(seconds(3));
+  ASSERT_EQ(svc->state(), ServiceState::kOk) << svc->reason();
+  for (int i = 0; i < 3; ++i) {
+    Child next;
+    WritePid(next.pid());
+    Advance(milliseconds(600));
+    ASSERT_TRUE(svc->process().has_value());
+    EXPECT_EQ(svc->process()->pid, next.pid());
+    EXPECT_EQ(svc->state(), ServiceState::kStarting);
+    EXPECT_NE(events.notices.back().find("new process pid " +
+                                         std::to_string(next.pid())),
+              std::string::npos)
+        << events.notices.back();
+    Advance(seconds(3));
+    EXPECT_EQ(svc->state(), ServiceState::kOk) << svc->reason();
+    EXPECT_EQ(svc->checks()[0]->state(), CheckState::kPassing);
+  }
 }
 
 }  // namespace

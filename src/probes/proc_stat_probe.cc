@@ -27,6 +27,7 @@ void ProcStatProbe::OnFound(const ProcessLookup& found) {
   DoneCallback done = std::move(done_);
   done_ = nullptr;
   switch (found.presence) {
+    case ProcessLookup::Presence::kUntrusted:
     case ProcessLookup::Presence::kUnknown:
       done(ProbeResult::Error(found.reason));
       return;

@@ -2,7 +2,8 @@
 // process up through its ProcessSource, verify it (StatOf), and let the
 // kind judge the verified /proc/PID/stat. A process that is absent or
 // cannot be verified fails the run with the lookup's reason; a lookup that
-// cannot tell (supervisor unreachable) is an error, not a failure.
+// cannot tell which process is the service's (supervisor unreachable,
+// untrusted pidfile) is an error, not a failure.
 #ifndef WATCHD_PROBES_PROC_STAT_PROBE_H_
 #define WATCHD_PROBES_PROC_STAT_PROBE_H_
 

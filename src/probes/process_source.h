@@ -23,11 +23,12 @@ struct FoundProcess {
   std::optional<ProcStat> stat;
 };
 
-// What a lookup says: the process, no process (the service is down), or
-// that it cannot tell (the supervisor is unreachable, the pidfile is not
-// to be trusted): not knowing is not failing.
+// What a lookup says: the process; no process (the service is down); a
+// process watchd will not treat as the service's (an untrusted pidfile, a
+// pidfile that contradicts the supervisor); or that it cannot tell (the
+// supervisor is unreachable). Not knowing is not failing.
 struct ProcessLookup {
-  enum class Presence : uint8_t { kFound, kAbsent, kUnknown };
+  enum class Presence : uint8_t { kFound, kAbsent, kUntrusted, kUnknown };
 
   Presence presence = Presence::kUnknown;
   FoundProcess found;  // when kFound

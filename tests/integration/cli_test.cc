@@ -1,6 +1,7 @@
 // The watchd command line as an operator meets it.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "tests/support/net.h"
@@ -92,6 +93,37 @@ TEST(Cli, StopsCleanlyOnSigterm) {
   ASSERT_TRUE(watchd.Start()) << watchd.Log();
   EXPECT_TRUE(watchd.WaitForLog("metrics on http://127.0.0.1:", seconds(10)));
   ASSERT_TRUE(watchd.process().Signal(SIGTERM));
+  auto st = watchd.process().Wait(seconds(20));
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << watchd.Log();
+}
+
+// logrotate, an operator's kill or a stray script: none of these may end
+// the daemon silently (their default action), and each is logged.
+TEST(Cli, SurvivesAndLogsStraySignals) {
+  WatchdProcess watchd(
+      "  self:\n    checks:\n      ok:\n        exec: "
+      "[/bin/true]\n        interval: 200ms\n");
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  for (int sig : {SIGUSR1, SIGUSR2, SIGALRM, SIGHUP}) {
+    ASSERT_TRUE(watchd.process().Signal(sig)) << strsignal(sig);
+    EXPECT_TRUE(watchd.WaitForLog(sig == SIGHUP ? "SIGHUP" : strsignal(sig),
+                                  seconds(10)))
+        << strsignal(sig) << "\n"
+        << watchd.Log();
+  }
+  EXPECT_TRUE(watchd.process().running()) << watchd.Log();
+  // Still on schedule: the check keeps running after the signals.
+  const auto runs = [&] {
+    double n = 0;
+    for (const Sample& s : watchd.Scrape()) {
+      if (s.name == "watchd_probes_total") n += s.value;
+    }
+    return n;
+  };
+  const double before = runs();
+  EXPECT_TRUE(WaitFor([&] { return runs() >= before + 3; }, seconds(20)));
+  ASSERT_TRUE(watchd.process().Signal(SIGQUIT));
   auto st = watchd.process().Wait(seconds(20));
   ASSERT_TRUE(st.has_value());
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << watchd.Log();

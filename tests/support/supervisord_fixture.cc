@@ -107,10 +107,12 @@ void Supervisord::AddProgram(const std::string& name,
   for (const std::string& arg : command) {
     line += (line.empty() ? "" : " ") + QuoteArg(arg);
   }
+  // Defaults that `extra` does not set itself.
+  const bool own_startsecs = extra.find("startsecs=") != std::string::npos;
   programs_ += "[program:" + name + "]\ncommand=" + line +
-               "\nautostart=true\nautorestart=true\nstartsecs=1\n"
-               "environment=" +
-               kTagVariable + "=\"" + dir_.path() +
+               "\nautostart=true\nautorestart=true\n" +
+               (own_startsecs ? "" : "startsecs=1\n") +
+               "environment=" + kTagVariable + "=\"" + dir_.path() +
                "\"\nstdout_logfile=" + dir_.File(name + ".log") +
                "\nredirect_stderr=true\n" + extra + "\n";
   names_.push_back(name);

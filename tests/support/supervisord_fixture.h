@@ -32,7 +32,7 @@ class Supervisord {
   // A [program:NAME] section running `command` (argv), started with
   // supervisord (startsecs=1) and respawned when it exits; `extra` holds
   // more lines for the section ("stopwaitsecs=60\n"), not repeating those
-  // keys. Before Start().
+  // keys but startsecs. Before Start().
   void AddProgram(const std::string& name,
                   const std::vector<std::string>& command,
                   const std::string& extra = "");
@@ -44,6 +44,8 @@ class Supervisord {
   std::string url() const { return "unix://" + socket_path(); }
   std::string socket_path() const { return dir_.File("supervisor.sock"); }
   const TempDir& dir() const { return dir_; }
+  // supervisord's own pid (to stop it as a test's fault).
+  pid_t SupervisordPid() const { return process_.pid(); }
   // supervisord's own log, for failure messages.
   std::string Log() const;
 

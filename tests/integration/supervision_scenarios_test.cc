@@ -1,0 +1,370 @@
+// The world's events under the supervision core, end to end with the real
+// watchd binary: processes replaced under their pidfile or by supervisord,
+// pidfiles rewritten, emptied, filled with garbage, pointed at pid 1, made
+// a FIFO, a symlink or a directory, or written by an unprivileged user; a
+// supervisord stopped or slow; a stop that hangs. Each asserts that watchd
+// stays up and on schedule, what it recorded and why, and that no
+// unrelated process is ever signalled.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "os/procfs.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/net.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/supervision_e2e.h"
+#include "tests/support/supervisord_fixture.h"
+#include "tests/support/wait.h"
+#include "tests/support/watchd_process.h"
+
+namespace watchd::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// A process that stands for the service; it never exits by itself.
+class App {
+ public:
+  App() {
+    EXPECT_TRUE(process_.Start({"/bin/sleep", "100000"}));
+    EXPECT_TRUE(WaitFor([&] { return ReadProcStat(pid()).ok(); }, kDeadline));
+    start_time_ = ReadProcStat(pid()).value().start_time;
+  }
+  pid_t pid() const { return process_.pid(); }
+  // Alive, not stopped, and the very process started here.
+  bool Untouched() {
+    auto st = ReadProcStat(pid());
+    return process_.running() && st.ok() && st->start_time == start_time_ &&
+           st->state != 'T';
+  }
+  void Kill() { process_.Stop(milliseconds(0)); }
+
+ private:
+  Subprocess process_;
+  uint64_t start_time_ = 0;
+};
+
+double Runs(const WatchdProcess& watchd, const std::string& service,
+            const std::string& check) {
+  return Sum(watchd.Scrape(), "watchd_probes_total",
+             {{"service", service}, {"check", check}});
+}
+
+// watchd is up and its checks keep their schedule: `n` more runs of the
+// check within the deadline.
+::testing::AssertionResult OnSchedule(const WatchdProcess& watchd,
+                                      const std::string& service,
+                                      const std::string& check, int n = 3) {
+  const double before = Runs(watchd, service, check);
+  if (WaitFor([&] { return Runs(watchd, service, check) >= before + n; },
+              kDeadline)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << "no " << n << " more runs of " << service << "/" << check << ":\n"
+         << watchd.Log();
+}
+
+size_t Count(const std::string& log, const std::string& text) {
+  size_t n = 0;
+  for (size_t at = log.find(text); at != std::string::npos;
+       at = log.find(text, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// A command supervisor whose restart only records the {pid} it was given.
+std::string RecordingSupervisor(const std::string& record) {
+  return "supervisors:\n  main:\n    type: command\n"
+         "    restart: [/bin/sh, -c, 'echo \"$1\" >> " +
+         record + "', sh, \"{pid}\"]\n    timeout: 5s\n";
+}
+
+std::string PidChecks() {
+  return "      alive:\n        process: {}\n        interval: 200ms\n"
+         "        failures: 1\n"
+         "      memory:\n        memory: {rss_max: 1GiB}\n"
+         "        interval: 200ms\n        failures: 1\n";
+}
+
+// --- a process replaced under its pidfile ----------------------------------
+
+// The init script restarts the crashed service three times in a row, twice
+// of them inside the grace of the one before: each new pid is recorded,
+// with its grace, and watchd itself restarts nothing.
+TEST(SupervisionScenarios, PidfileProcessReplacedThreeTimes) {
+  TempDir dir;
+  const std::string pidfile = dir.File("app.pid");
+  const std::string record = dir.File("restarts");
+  auto app = std::make_unique<App>();
+  ASSERT_TRUE(WriteFile(pidfile, std::to_string(app->pid()) + "\n"));
+  WatchdProcess watchd(Service("app", PidChecks(), "10s", "2s",
+                               "    pidfile: " + pidfile + "\n"),
+                       RecordingSupervisor(record));
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "app", "alive"));
+
+  for (int i = 0; i < 3; ++i) {
+    auto next = std::make_unique<App>();
+    const pid_t old = app->pid();
+    app->Kill();
+    ASSERT_TRUE(WriteFile(pidfile, std::to_string(next->pid()) + "\n"));
+    app = std::move(next);
+    EXPECT_TRUE(WaitForLine(
+        watchd, {"service app: new process pid " + std::to_string(app->pid())}))
+        << watchd.Log();
+    EXPECT_TRUE(HasLine(watchd.Log(), {"(was " + std::to_string(old) + ")"}) ||
+                HasLine(watchd.Log(), {"is not running"}))
+        << watchd.Log();
+    // Inside the grace of the first replacement, once more.
+    if (i == 1) continue;
+    EXPECT_TRUE(Settled(watchd, "app", "alive"));
+  }
+  EXPECT_TRUE(OnSchedule(watchd, "app", "memory"));
+  EXPECT_EQ(Restarts(watchd, "app"), 0) << watchd.Log();
+  EXPECT_EQ(ReadFile(record), "") << "the service's own supervisor acted";
+  EXPECT_TRUE(watchd.process().running());
+  EXPECT_TRUE(app->Untouched());
+}
+
+// Every way a pidfile goes wrong, one after another, each followed by a
+// good pidfile again: watchd stays up and on schedule, says why, and
+// neither signals nor names to its supervisor a process that is not the
+// service's.
+TEST(SupervisionScenarios, PidfileVariantsNeverStopWatchdOrMisleadIt) {
+  TempDir dir;
+  const std::string pidfile = dir.File("app.pid");
+  const std::string record = dir.File("restarts");
+  App app;
+  App bystander;
+  ASSERT_TRUE(WriteFile(pidfile, std::to_string(app.pid()) + "\n"));
+  WatchdProcess watchd(
+      Service("app", PidChecks(), "10s", "500ms",
+              "    pidfile: " + pidfile + "\n" +
+                  "    restart_limit: {max: 100, within: 1m}\n"),
+      RecordingSupervisor(record));
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "app", "alive"));
+
+  // The same pid written again is not a new process.
+  ASSERT_TRUE(WriteFile(pidfile, std::to_string(app.pid()) + "\n"));
+  EXPECT_TRUE(OnSchedule(watchd, "app", "alive", 5));
+  EXPECT_FALSE(HasLine(watchd.Log(), {"new process"})) << watchd.Log();
+
+  const std::string fail = "check app/alive (process): passing -> failing: ";
+  const std::vector<std::pair<std::string, std::function<void()>>> variants = {
+      {"cannot read pidfile " + pidfile + ": No such file or directory",
+       [&] { unlink(pidfile.c_str()); }},
+      {"pidfile " + pidfile + " holds no pid", [&] { WriteFile(pidfile, ""); }},
+      {"pidfile " + pidfile + " holds no pid",
+       [&] { WriteFile(pidfile, "12ab\n\x01garbage"); }},
+      {"pidfile " + pidfile +
+           " names pid 1, which is never a service's "
+           "process",
+       [&] { WriteFile(pidfile, "1\n"); }},
+      {"pidfile " + pidfile + " is a FIFO, not a regular file",
+       [&] {
+         unlink(pidfile.c_str());
+         mkfifo(pidfile.c_str(), 0600);
+       }},
+      {"pidfile " + pidfile + " is a symbolic link; name the file itself",
+       [&] {
+         unlink(pidfile.c_str());
+         WriteFile(dir.File("elsewhere"), std::to_string(app.pid()) + "\n");
+         symlink(dir.File("elsewhere").c_str(), pidfile.c_str());
+       }},
+      {"pidfile " + pidfile + " is a directory, not a regular file", [&] {
+         unlink(pidfile.c_str());
+         mkdir(pidfile.c_str(), 0700);
+       }}};
+  for (const auto& [reason, make] : variants) {
+    SCOPED_TRACE(reason);
+    make();
+    EXPECT_TRUE(WaitForLine(watchd, {fail + reason})) << watchd.Log();
+    EXPECT_TRUE(OnSchedule(watchd, "app", "memory"));
+    // Good again.
+    rmdir(pidfile.c_str());
+    unlink(pidfile.c_str());
+    ASSERT_TRUE(WriteFile(pidfile, std::to_string(app.pid()) + "\n"));
+    EXPECT_TRUE(Settled(watchd, "app", "alive"));
+  }
+  EXPECT_TRUE(watchd.process().running());
+  EXPECT_TRUE(app.Untouched());
+  EXPECT_TRUE(bystander.Untouched());
+  // Starts asked while the pidfile was bad named no pid at all.
+  std::istringstream in(ReadFile(record));
+  for (std::string line; std::getline(in, line);) {
+    EXPECT_NE(line, "1");
+    EXPECT_NE(line, std::to_string(bystander.pid()));
+  }
+}
+
+// A pidfile the service's unprivileged user could write names a root
+// process: root must not act on it.
+TEST(SupervisionScenarios, UntrustedPidfileNeverSteersRootsSignals) {
+  TempDir dir;
+  const std::string run = dir.File("run");
+  ASSERT_EQ(mkdir(run.c_str(), 0755), 0);
+  const std::string pidfile = run + "/app.pid";
+  const std::string record = dir.File("restarts");
+  App root_process;  // stands for sshd
+  ASSERT_TRUE(WriteFile(pidfile, std::to_string(root_process.pid()) + "\n"));
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to chown to nobody";
+  ASSERT_EQ(chown(pidfile.c_str(), 65534, 65534), 0);
+  const int closed_port = FreePort();
+  WatchdProcess watchd(
+      Service("app",
+              ProcessCheck("alive") +
+                  HttpCheck("health", Url(closed_port, "/health")),
+              "1s", "500ms", "    pidfile: " + pidfile + "\n"),
+      RecordingSupervisor(record));
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  EXPECT_TRUE(WaitForLine(
+      watchd,
+      {"service app: untrusted pidfile " + pidfile +
+       ": it is owned by uid 65534, and pid " +
+       std::to_string(root_process.pid()) +
+       " runs as uid 0, not as its owner (uid 65534): no pid is named"}))
+      << watchd.Log();
+  // The http check fails: the restart is asked, but a command that needs
+  // {pid} is not run without a trusted one.
+  EXPECT_TRUE(WaitForLine(
+      watchd, {"service app: restart failed: restart command needs {pid}, but "
+               "'app' "
+               "has no process"}))
+      << watchd.Log();
+  EXPECT_TRUE(OnSchedule(watchd, "app", "alive"));
+  EXPECT_EQ(ReadFile(record), "");
+  EXPECT_TRUE(root_process.Untouched());
+  EXPECT_FALSE(HasLine(watchd.Log(), {"SIGKILL"}));
+}
+
+// --- supervisord ------------------------------------------------------------
+
+// supervisord respawns its program three times (autorestart): watchd
+// follows each new pid and restarts nothing itself.
+TEST(SupervisionScenarios, SupervisordRespawnsFollowedWithoutRestarts) {
+  const int port = FreePort();
+  Supervisord supervisord;
+  supervisord.AddProgram("web", WebApp(port));
+  ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
+  WatchdProcess watchd(Service("web", ProcessCheck("alive")),
+                       SupervisordSection(supervisord.url()));
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "web", "alive"));
+  pid_t pid = supervisord.Pid("web");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    const pid_t next = supervisord.WaitForRunning("web", pid, kDeadline);
+    ASSERT_GT(next, 0) << supervisord.Log();
+    EXPECT_TRUE(WaitForLine(
+        watchd, {"service web: new process pid " + std::to_string(next) +
+                 " (was " + std::to_string(pid) + ")"}))
+        << watchd.Log();
+    pid = next;
+    EXPECT_TRUE(Settled(watchd, "web", "alive"));
+  }
+  EXPECT_EQ(Restarts(watchd, "web"), 0) << watchd.Log();
+  EXPECT_EQ(supervisord.Pid("web"), pid);
+}
+
+// supervisord SIGSTOPped for twice its timeout under healthy process and
+// memory checks: watchd cannot tell, says so, and asks for nothing.
+TEST(SupervisionScenarios, StoppedSupervisordIsUnknownNotARestart) {
+  const int port = FreePort();
+  Supervisord supervisord;
+  supervisord.AddProgram("web", WebApp(port));
+  ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
+  const pid_t pid = supervisord.Pid("web");
+  WatchdProcess watchd(
+      Service("web",
+              "      alive:\n        process: {}\n        interval: 500ms\n"
+              "        timeout: 500ms\n        failures: 2\n"
+              "        on_failure: restart\n"
+              "      memory:\n        memory: {rss_max: 1GiB}\n"
+              "        interval: 500ms\n        timeout: 500ms\n"
+              "        failures: 2\n        on_failure: restart\n"),
+      "supervisors:\n  main: {type: supervisord, url: \"" + supervisord.url() +
+          "\", timeout: 1s}\n");
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "web", "alive"));
+  const pid_t supervisord_pid = supervisord.SupervisordPid();
+  ASSERT_EQ(kill(supervisord_pid, SIGSTOP), 0);
+  EXPECT_TRUE(WaitForLine(watchd, {"service web: ok -> unknown: "}))
+      << watchd.Log();
+  // Twice the supervisor's timeout and more, still stopped.
+  EXPECT_TRUE(OnSchedule(watchd, "web", "alive", 10));
+  ASSERT_EQ(kill(supervisord_pid, SIGCONT), 0);
+  EXPECT_TRUE(Settled(watchd, "web", "alive"));
+  EXPECT_EQ(Restarts(watchd, "web"), 0) << watchd.Log();
+  EXPECT_FALSE(HasLine(watchd.Log(), {"asking the supervisor"}));
+  EXPECT_EQ(supervisord.Pid("web"), pid);
+  EXPECT_EQ(supervisord.Log().find("stopped: web"), std::string::npos)
+      << supervisord.Log();
+}
+
+// startsecs above the supervisor's timeout: every restart call times out
+// although the restart happens. Each counts, and restart_limit trips.
+TEST(SupervisionScenarios, SlowStartsAreCountedTowardTheLimit) {
+  const int port = FreePort();
+  Supervisord supervisord;
+  supervisord.AddProgram("web", WebApp(port), "startsecs=3\n");
+  ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
+  WatchdProcess watchd(
+      Service("web", HttpCheck("health", Url(port, "/status/503")), "10s", "1s",
+              "    restart_limit: {max: 2, within: 10m}\n"),
+      "supervisors:\n  main: {type: supervisord, url: \"" + supervisord.url() +
+          "\", timeout: 1s}\n");
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  EXPECT_TRUE(WaitForLine(watchd, {"service web: restart limit reached"}))
+      << watchd.Log();
+  EXPECT_TRUE(WaitForState(watchd, "web", "unmonitored"));
+  const std::string log = watchd.Log();
+  EXPECT_EQ(Count(log, "counted as a restart"), 2u) << log;
+  EXPECT_EQ(Count(log, "asking the supervisor"), 2u) << log;
+  EXPECT_EQ(RestartFailures(watchd, "web"), 0) << log;
+  // No restart is asked once unmonitored.
+  EXPECT_TRUE(OnSchedule(watchd, "web", "health", 6));
+  EXPECT_EQ(Count(watchd.Log(), "asking the supervisor"), 2u);
+}
+
+// A stopped program whose stop hangs (stopwaitsecs far above stop_timeout),
+// with the supervisor's timeout below stop_timeout: the call fails first,
+// and the process is still killed within stop_timeout + 1 s.
+TEST(SupervisionScenarios, EscalationOutlivesATimedOutStopCall) {
+  const int port = FreePort();
+  Supervisord supervisord;
+  supervisord.AddProgram("web", WebApp(port), "stopwaitsecs=60\n");
+  ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
+  const pid_t old_pid = supervisord.Pid("web");
+  WatchdProcess watchd(
+      Service("web", HttpCheck("health", Url(port, "/health")), "3s"),
+      "supervisors:\n  main: {type: supervisord, url: \"" + supervisord.url() +
+          "\", timeout: 1s}\n");
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "web", "health"));
+  ASSERT_EQ(kill(old_pid, SIGSTOP), 0);
+  EXPECT_TRUE(WaitForLine(
+      watchd, {"service web: stop did not end pid " + std::to_string(old_pid) +
+               " within 3s: sent SIGKILL"}))
+      << watchd.Log();
+  const std::string log = watchd.Log();
+  const auto asked = LineTimes(log, {"service web: asking the supervisor"});
+  const auto killed = LineTimes(log, {"sent SIGKILL"});
+  ASSERT_FALSE(asked.empty());
+  ASSERT_FALSE(killed.empty());
+  EXPECT_LE(killed[0] - asked[0], seconds(4)) << log;
+  EXPECT_TRUE(Gone(old_pid));
+  EXPECT_GT(supervisord.WaitForRunning("web", old_pid, kDeadline), 0);
+  EXPECT_TRUE(Settled(watchd, "web", "health"));
+}
+
+}  // namespace
+}  // namespace watchd::testing
