@@ -100,6 +100,9 @@ void CurlMulti::Remove(CURL* easy) {
 }
 
 CurlMulti::DoneCallback CurlMulti::Detach(Transfer* t) {
+  // A handle may be listed more than once (one per refused socket), and it
+  // may be released, or added again, before Drain gets to it.
+  std::erase(unwatchable_, t->easy);
   DoneCallback done = std::move(t->done);
   t->easy = nullptr;
   t->done = nullptr;
@@ -155,20 +158,29 @@ int CurlMulti::OnSocketChange(CURL* easy, curl_socket_t fd, int what,
 int CurlMulti::OnTimerChange(CURLM* /*multi*/, long timeout_ms,
                              void* self_ptr) {
   auto* self = static_cast<CurlMulti*>(self_ptr);
+  self->timer_asked_ = true;
   // Even at 0 the work waits for the loop: curl forbids calling
   // curl_multi_socket_action from inside its own callback.
   if (timeout_ms < 0) {
+    self->wanted_.reset();
     self->loop_->Cancel(&self->timer_);
     return 0;
   }
-  TimePoint due = self->loop_->Now() + std::chrono::milliseconds(timeout_ms);
+  const TimePoint due =
+      self->loop_->Now() + std::chrono::milliseconds(timeout_ms);
+  self->wanted_ = due;
   // Every new transfer asks for 0 ms. Moving a pending timer later on each
-  // request starves it while checks keep starting; firing early is harmless
-  // (curl re-arms it), so only an earlier time replaces a pending one.
+  // request starves it while checks keep starting, so only an earlier time
+  // replaces a pending one; OnTimer re-arms for `wanted_` if that fires
+  // first.
   if (self->timer_.pending() && self->due_ <= due) return 0;
-  self->due_ = due;
-  self->loop_->ScheduleAt(&self->timer_, due);
+  self->ArmTimer(due);
   return 0;
+}
+
+void CurlMulti::ArmTimer(TimePoint due) {
+  due_ = due;
+  loop_->ScheduleAt(&timer_, due);
 }
 
 void CurlMulti::OnSocketReady(curl_socket_t fd, uint32_t events) {
@@ -185,9 +197,19 @@ void CurlMulti::OnSocketReady(curl_socket_t fd, uint32_t events) {
 }
 
 void CurlMulti::OnTimer() {
+  timer_asked_ = false;
   int running = 0;
   curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
   Drain();
+  if (timer_asked_ || !wanted_) return;
+  // curl calls its timer function only when its earliest deadline changes:
+  // after a timer that fired before that deadline it stays silent, and the
+  // deadline would be lost. One that has passed was handled by this call.
+  if (*wanted_ > loop_->Now()) {
+    ArmTimer(*wanted_);
+  } else {
+    wanted_.reset();
+  }
 }
 
 void CurlMulti::Complete(CURL* easy, CURLcode code) {

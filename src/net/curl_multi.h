@@ -2,6 +2,10 @@
 // watched with epoll and its timer is a loop Timer, so transfers never block
 // the loop. Also pools easy handles so their count follows concurrency, not
 // the number of checks.
+//
+// Callbacks: a transfer's `done` runs on the loop, never inside Add or
+// Remove; it may Add, Remove, Acquire or Release any handle, its own
+// included, but must not destroy the CurlMulti.
 #ifndef WATCHD_NET_CURL_MULTI_H_
 #define WATCHD_NET_CURL_MULTI_H_
 
@@ -10,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/clock.h"
@@ -30,15 +35,16 @@ class CurlMulti {
   static Result<std::unique_ptr<CurlMulti>> Create(
       EventLoop* loop, size_t max_idle_handles = kDefaultMaxIdleHandles);
   // Abandons transfers in flight without calling their callbacks. Must
-  // outlive every user of its handles.
+  // outlive every user of its handles (so never from a `done`).
   ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
 
-  // Starts a configured transfer. `done` runs once, on the loop, after the
-  // handle has left the multi (so it may Release or re-Add it), with curl's
-  // result (CURLE_OUT_OF_MEMORY also when the loop could not watch a
-  // socket). CurlMulti owns the handle's CURLOPT_PRIVATE while it is added.
+  // Starts a configured transfer. `done` runs once, later on the loop,
+  // after the handle has left the multi (so it may Release or re-Add it),
+  // with curl's result (CURLE_OUT_OF_MEMORY also when the loop could not
+  // watch a socket). CurlMulti owns the handle's CURLOPT_PRIVATE while it
+  // is added.
   Status Add(CURL* easy, DoneCallback done);
   // Cancels a transfer started by Add: its callback is not called. A no-op
   // for a handle that is not in flight.
@@ -74,12 +80,19 @@ class CurlMulti {
   Transfer* Find(CURL* easy);
   // Frees t's slot; returns its callback.
   DoneCallback Detach(Transfer* t);
+  void ArmTimer(TimePoint due);
+
+  friend class CurlMultiPeer;  // tests drive the timer function
 
   EventLoop* loop_;
   CURLM* multi_;
   size_t max_idle_;
   Timer timer_;
   TimePoint due_;  // of timer_, while pending
+  // The deadline curl last asked for; nullopt after it asked for none.
+  std::optional<TimePoint> wanted_;
+  // Whether curl called its timer function during the current OnTimer.
+  bool timer_asked_ = false;
   // Slots indexed by the value stored in each easy's CURLOPT_PRIVATE, so a
   // transfer is found in O(1) and Add allocates nothing in steady state.
   std::vector<Transfer> transfers_;

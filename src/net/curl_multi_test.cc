@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/fake_clock.h"
 #include "tests/support/net.h"
 #include "tests/support/subprocess.h"
 
@@ -207,6 +208,30 @@ TEST_F(CurlMultiTest, CallbacksMayAddAndRemoveTransfers) {
   multi_->Release(first);
 }
 
+// Each transfer's own timeout runs on the loop timer, also the later one
+// curl asks for once the earliest transfer has finished.
+TEST_F(CurlMultiTest, EachTransferTimesOutOnTheLoopTimer) {
+  std::string quick_body, hang_body;
+  CURL* quick = Prepare(Url("/slow/500"), &quick_body);
+  CURL* hang = Prepare(Url("/hang"), &hang_body);
+  curl_easy_setopt(quick, CURLOPT_TIMEOUT_MS, 1000L);
+  curl_easy_setopt(hang, CURLOPT_TIMEOUT_MS, 3000L);
+  std::optional<CURLcode> quick_result;
+  std::optional<CURLcode> hang_result;
+  ASSERT_TRUE(
+      multi_->Add(quick, [&](CURLcode code) { quick_result = code; }).ok());
+  ASSERT_TRUE(
+      multi_->Add(hang, [&](CURLcode code) { hang_result = code; }).ok());
+  const TimePoint added = loop_.Now();
+  ASSERT_TRUE(RunUntil([&] { return hang_result.has_value(); }, seconds(10)));
+  EXPECT_EQ(*hang_result, CURLE_OPERATION_TIMEDOUT);
+  EXPECT_LT(loop_.Now() - added, seconds(5));
+  ASSERT_TRUE(quick_result.has_value());
+  EXPECT_EQ(*quick_result, CURLE_OK);
+  multi_->Release(quick);
+  multi_->Release(hang);
+}
+
 TEST_F(CurlMultiTest, DestructionAbandonsTransfersInFlight) {
   std::string body;
   curl_socket_t fd = CURL_SOCKET_BAD;
@@ -221,6 +246,118 @@ TEST_F(CurlMultiTest, DestructionAbandonsTransfersInFlight) {
   EXPECT_FALSE(loop_.IsWatched(static_cast<int>(fd)));
   EXPECT_EQ(loop_.pending_timers(), 0u);
   curl_easy_cleanup(easy);
+}
+
+}  // namespace
+
+// Calls curl's timer function as curl would, with sequences a real transfer
+// cannot be made to produce on cue.
+class CurlMultiPeer {
+ public:
+  static void CurlAsks(CurlMulti* multi, long timeout_ms) {
+    CurlMulti::OnTimerChange(multi->multi_, timeout_ms, multi);
+  }
+  static std::optional<TimePoint> TimerDue(const CurlMulti& multi) {
+    if (!multi.timer_.pending()) return std::nullopt;
+    return multi.due_;
+  }
+  // As when the loop refuses to watch one of the transfer's sockets.
+  static void RefuseSocket(CurlMulti* multi, CURL* easy) {
+    multi->unwatchable_.push_back(easy);
+  }
+};
+
+namespace {
+
+// A transfer whose socket the loop refused fails from Drain, which must skip
+// entries an earlier callback made stale: a transfer removed and its handle
+// freed, or one whose handle went straight back in.
+TEST_F(CurlMultiTest, RefusedSocketFailsOnlyTransfersStillInFlight) {
+  MakeMulti(0);  // Release frees handles: a stale entry is a use after free
+  std::string a_body, b_body, again_body;
+  CURL* a = Prepare(Url("/hang"), &a_body);
+  CURL* b = Prepare(Url("/hang"), &b_body);
+  std::vector<CURLcode> a_results;
+  bool b_called = false;
+  std::optional<CURLcode> again_result;
+  ASSERT_TRUE(multi_->Add(b, [&](CURLcode) { b_called = true; }).ok());
+  ASSERT_TRUE(
+      multi_
+          ->Add(
+              a,
+              [&](CURLcode code) {
+                a_results.push_back(code);
+                multi_->Remove(a);  // done already: a no-op
+                multi_->Remove(b);
+                multi_->Release(b);
+                const std::string url = Url("/ok");
+                curl_easy_setopt(a, CURLOPT_URL, url.c_str());
+                curl_easy_setopt(a, CURLOPT_WRITEDATA, &again_body);
+                EXPECT_TRUE(
+                    multi_->Add(a, [&](CURLcode c) { again_result = c; }).ok());
+              })
+          .ok());
+  CurlMultiPeer::RefuseSocket(multi_.get(), b);
+  CurlMultiPeer::RefuseSocket(multi_.get(), a);
+  CurlMultiPeer::RefuseSocket(multi_.get(), a);
+  ASSERT_TRUE(RunUntil([&] { return again_result.has_value(); }));
+  EXPECT_EQ(a_results, std::vector<CURLcode>{CURLE_OUT_OF_MEMORY});
+  EXPECT_EQ(*again_result, CURLE_OK);
+  EXPECT_EQ(again_body, "ok");
+  EXPECT_FALSE(b_called);
+  EXPECT_EQ(multi_->in_flight(), 0u);
+  multi_->Release(a);
+}
+
+// curl calls its timer function only when its earliest deadline changes.
+// When it moves later while the loop timer is armed for the earlier time,
+// that timer fires first, curl finds nothing due and stays silent: the
+// later deadline must then be re-armed from what curl asked last.
+TEST(CurlMultiTimerTest, KeepsTheDeadlineCurlAskedForAfterAnEarlyFire) {
+  FakeClock clock;
+  EventLoop loop(&clock);
+  ASSERT_TRUE(loop.Init().ok());
+  auto created = CurlMulti::Create(&loop);
+  ASSERT_TRUE(created.ok());
+  CurlMulti* multi = created->get();
+  const TimePoint start = clock.Now();
+
+  CurlMultiPeer::CurlAsks(multi, 100);
+  CurlMultiPeer::CurlAsks(multi, 300);
+  ASSERT_TRUE(CurlMultiPeer::TimerDue(*multi).has_value());
+  EXPECT_LE(*CurlMultiPeer::TimerDue(*multi), start + milliseconds(300));
+
+  clock.Advance(milliseconds(150));
+  loop.RunOnce(milliseconds(0));
+  EXPECT_EQ(CurlMultiPeer::TimerDue(*multi), start + milliseconds(300));
+
+  // At the deadline curl has run it; its silence then means nothing is
+  // left, and the timer is not armed again.
+  clock.Advance(milliseconds(150));
+  loop.RunOnce(milliseconds(0));
+  EXPECT_EQ(CurlMultiPeer::TimerDue(*multi), std::nullopt);
+  EXPECT_EQ(loop.pending_timers(), 0u);
+}
+
+TEST(CurlMultiTimerTest, EarlierDeadlineReplacesAndMinusOneDeletes) {
+  FakeClock clock;
+  EventLoop loop(&clock);
+  ASSERT_TRUE(loop.Init().ok());
+  auto created = CurlMulti::Create(&loop);
+  ASSERT_TRUE(created.ok());
+  CurlMulti* multi = created->get();
+  const TimePoint start = clock.Now();
+
+  CurlMultiPeer::CurlAsks(multi, 500);
+  EXPECT_EQ(CurlMultiPeer::TimerDue(*multi), start + milliseconds(500));
+  CurlMultiPeer::CurlAsks(multi, 0);
+  EXPECT_EQ(CurlMultiPeer::TimerDue(*multi), start);
+  CurlMultiPeer::CurlAsks(multi, -1);
+  EXPECT_EQ(CurlMultiPeer::TimerDue(*multi), std::nullopt);
+  // Deleted means deleted: a fire that was pending re-arms nothing.
+  clock.Advance(milliseconds(600));
+  loop.RunOnce(milliseconds(0));
+  EXPECT_EQ(loop.pending_timers(), 0u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -199,6 +200,51 @@ TEST_F(HttpExchangeTest, Ipv6Loopback) {
   int fd = sockets_.Take(AF_INET6);
   EXPECT_GE(fd, 0) << "an IPv6 socket is kept for IPv6";
   if (fd >= 0) close(fd);
+}
+
+// `done` is the exchange's last act: from inside it the exchange may be
+// cancelled (a no-op then), started again or destroyed, also when it ends
+// before Start returns (no address).
+TEST_F(HttpExchangeTest, DoneMayRestartCancelOrDestroyTheExchange) {
+  StartServer();
+  const std::string request = Get("/ok");
+  for (const std::vector<SocketAddress>& to :
+       {std::vector<SocketAddress>{Address("127.0.0.1", port_)},
+        std::vector<SocketAddress>{}}) {
+    auto exchange = std::make_unique<HttpExchange>(&loop_, &sockets_);
+    std::vector<std::unique_ptr<HttpResponseParser>> parsers;
+    std::vector<Ended> ends;
+    std::function<void(HttpExchange::End, std::string)> done =
+        [&](HttpExchange::End end, std::string reason) {
+          ends.push_back(Ended{end, std::move(reason)});
+          exchange->Cancel();
+          if (ends.size() == 3) {
+            exchange.reset();
+            return;
+          }
+          parsers.push_back(
+              std::make_unique<HttpResponseParser>(false, 1 << 20, false));
+          exchange->Start(to.data(), to.size(), request, parsers.back().get(),
+                          done);
+        };
+    parsers.push_back(
+        std::make_unique<HttpResponseParser>(false, 1 << 20, false));
+    exchange->Start(to.data(), to.size(), request, parsers.back().get(), done);
+    const TimePoint deadline = loop_.Now() + seconds(20);
+    while (exchange != nullptr && loop_.Now() < deadline) {
+      loop_.RunOnce(milliseconds(50));
+    }
+    ASSERT_EQ(exchange, nullptr);
+    ASSERT_EQ(ends.size(), 3u);
+    for (size_t i = 0; i < ends.size(); ++i) {
+      if (to.empty()) {
+        EXPECT_EQ(ends[i].reason, "no address to connect to");
+      } else {
+        EXPECT_EQ(ends[i].end, HttpExchange::End::kResponse) << ends[i].reason;
+        EXPECT_EQ(parsers[i]->status(), 200);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "core/event_loop.h"
 #include "core/timer_wheel.h"
 #include "net/ares_reply.h"
+#include "net/ttl_cache.h"
 
 namespace watchd {
 namespace {
@@ -26,8 +27,9 @@ using std::chrono::seconds;
 constexpr Duration kNegativeTtl = seconds(5);
 // Even a long TTL is re-asked within the hour.
 constexpr Duration kMaxTtl = seconds(3600);
-// Expired entries are swept when the cache grows past this.
-constexpr size_t kCacheSweepSize = 1024;
+// Far more names than a configuration holds (one or two per check): the
+// bound only stops a runaway, e.g. names piling up over many reloads.
+constexpr size_t kMaxCacheEntries = 32768;
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -204,11 +206,6 @@ class CaresResolver : public Resolver {
     TimePoint done;
   };
 
-  struct CacheEntry {
-    TimePoint expires;
-    SharedOutcome outcome;
-  };
-
   // type: "" resolves addresses, else a query of that (upper-case) type.
   RequestId Start(const std::string& name, const std::string& type, Callback cb,
                   bool use_cache);
@@ -234,7 +231,7 @@ class CaresResolver : public Resolver {
   RequestId next_id_ = 1;
   std::unordered_map<RequestId, Request> pending_;
   std::unordered_map<std::string, Lookup*> in_flight_;
-  std::unordered_map<std::string, CacheEntry> cache_;
+  TtlCache<SharedOutcome> cache_{kMaxCacheEntries};
   std::deque<Completion> completed_;
   bool delivering_ = false;
   bool destroying_ = false;
@@ -319,14 +316,11 @@ Resolver::RequestId CaresResolver::Start(const std::string& name,
   const std::string key = (resolving ? "*" : type) + " " + Lower(name);
   const TimePoint now = loop_->Now();
   if (use_cache) {
-    auto hit = cache_.find(key);
-    if (hit != cache_.end()) {
-      if (hit->second.expires > now) {
-        SharedOutcome outcome = hit->second.outcome;
-        Call(cb, *outcome, Duration::zero(), true);
-        return id;
-      }
-      cache_.erase(hit);
+    if (const SharedOutcome* hit = cache_.Find(key, now)) {
+      // A copy: the callback may store into the cache or destroy it.
+      SharedOutcome outcome = *hit;
+      Call(cb, *outcome, Duration::zero(), true);
+      return id;
     }
   }
   pending_.emplace(id, Request{std::move(cb), now});
@@ -480,12 +474,7 @@ void CaresResolver::Call(const Callback& cb, const Outcome& outcome,
 void CaresResolver::Store(const std::string& key, SharedOutcome outcome,
                           Duration ttl) {
   const TimePoint now = loop_->Now();
-  if (cache_.size() >= kCacheSweepSize) {
-    std::erase_if(cache_, [now](const auto& entry) {
-      return entry.second.expires <= now;
-    });
-  }
-  cache_[key] = CacheEntry{now + std::min(ttl, kMaxTtl), std::move(outcome)};
+  cache_.Store(key, std::move(outcome), now + std::min(ttl, kMaxTtl), now);
 }
 
 void CaresResolver::RearmTimer() {

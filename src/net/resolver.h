@@ -1,6 +1,10 @@
 // Asynchronous DNS on the event loop through c-ares: host-name resolution
 // for http/tcp probes and raw queries for dns probes. Answers are cached for
 // their TTL. Nothing here blocks the loop.
+//
+// Callbacks: never from inside c-ares (its answers are queued and delivered
+// after it returns); a callback may cancel any request, start new ones (a
+// cache hit is then answered inside it) or destroy the Resolver.
 #ifndef WATCHD_NET_RESOLVER_H_
 #define WATCHD_NET_RESOLVER_H_
 

@@ -1,5 +1,6 @@
 // One Resolver per distinct DNS server, made on first use: dns probes may
-// name their own server, everything else shares the system's.
+// name their own server, everything else shares the system's. The resolvers
+// live as long as the pool, which one of their callbacks may destroy.
 #ifndef WATCHD_NET_RESOLVER_POOL_H_
 #define WATCHD_NET_RESOLVER_POOL_H_
 

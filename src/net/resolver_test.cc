@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/event_loop.h"
+#include "net/resolver_pool.h"
 #include "tests/support/net.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
@@ -380,6 +381,116 @@ TEST_F(ResolverTest, ACallbackMayDestroyTheResolver) {
   resolver->Query("multi.test", "A", destroy);
   resolver->Query("mail.test", "MX", destroy);
   ASSERT_TRUE(RunUntil([&] { return resolver == nullptr; }));
+  for (int i = 0; i < 3; ++i) loop_.RunOnce(milliseconds(50));
+  EXPECT_EQ(calls, 1);
+}
+
+// A callback may cancel requests still waiting (their callbacks never run)
+// and start new ones: a cache hit or an IP literal is answered inside it,
+// a new name later.
+TEST_F(ResolverTest, ACallbackMayCancelOtherRequestsAndStartNewOnes) {
+  auto resolver = Make(StartServer());
+  ASSERT_NE(resolver, nullptr);
+  std::vector<Resolver::RequestId> ids;
+  int first_calls = 0;
+  int nested_calls = 0;
+  std::optional<ResolveAnswer> later;
+  auto first = [&](const std::string& name, const std::string& type) {
+    return [&, name, type](const QueryAnswer& a) {
+      ++first_calls;
+      EXPECT_TRUE(a.status.ok()) << a.status.ToString();
+      for (Resolver::RequestId id : ids) resolver->Cancel(id);
+      resolver->Query(name, type, [&](const QueryAnswer& cached) {
+        ++nested_calls;
+        EXPECT_TRUE(cached.from_cache);
+      });
+      resolver->Resolve("127.0.0.1",
+                        [&](const ResolveAnswer&) { ++nested_calls; });
+      resolver->Resolve("alias.test",
+                        [&](const ResolveAnswer& r) { later = r; });
+    };
+  };
+  ids.push_back(resolver->Query("svc.test", "A", first("svc.test", "A")));
+  ids.push_back(resolver->Query("multi.test", "A", first("multi.test", "A")));
+  ids.push_back(resolver->Query("mail.test", "MX", first("mail.test", "MX")));
+  ASSERT_TRUE(RunUntil([&] { return later.has_value(); }));
+  EXPECT_EQ(first_calls, 1);
+  EXPECT_EQ(nested_calls, 2);
+  EXPECT_TRUE(later->status.ok()) << later->status.ToString();
+  for (int i = 0; i < 3; ++i) loop_.RunOnce(milliseconds(50));
+  EXPECT_EQ(first_calls, 1);
+}
+
+// Every way a callback is called allows it to destroy the Resolver: before
+// Resolve returns (IP literal, /etc/hosts, cache hit), from a socket event,
+// from c-ares' timer, and from a request started inside another callback.
+TEST_F(ResolverTest, ACallbackMayDestroyTheResolverOnEveryPath) {
+  const std::string server = StartServer();
+  ResolverOptions quick;
+  quick.attempt_timeout = milliseconds(100);
+  quick.tries = 1;
+  std::unique_ptr<Resolver> resolver;
+  int calls = 0;
+  auto destroy = [&](const auto&) {
+    ++calls;
+    resolver.reset();
+  };
+
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    resolver = Make(server);
+    calls = 0;
+    resolver->Resolve(host, destroy);
+    EXPECT_EQ(resolver, nullptr) << host;
+    EXPECT_EQ(calls, 1) << host;
+  }
+
+  resolver = Make(server);
+  calls = 0;
+  QueryNow(resolver.get(), "svc.test", "A");
+  resolver->Query("svc.test", "A", destroy);
+  EXPECT_EQ(resolver, nullptr) << "cache hit";
+
+  resolver = Make(server, quick);
+  calls = 0;
+  resolver->Query("blackhole.test", "A", destroy);
+  resolver->Query("blackhole.test", "AAAA", destroy);
+  ASSERT_TRUE(RunUntil([&] { return resolver == nullptr; })) << "timeout";
+  EXPECT_EQ(calls, 1);
+
+  // The outer callback returns into the delivery of its batch, which must
+  // see that the Resolver is gone and call nothing else.
+  resolver = Make(server);
+  calls = 0;
+  QueryNow(resolver.get(), "svc.test", "A");
+  auto nested = [&](const QueryAnswer&) {
+    ++calls;
+    resolver->Query("svc.test", "A", destroy);
+  };
+  resolver->QueryUncached("svc.test", "A", nested);
+  resolver->QueryUncached("svc.test", "A", nested);
+  ASSERT_TRUE(RunUntil([&] { return resolver == nullptr; })) << "nested";
+  EXPECT_EQ(calls, 2);
+
+  for (int i = 0; i < 3; ++i) loop_.RunOnce(milliseconds(50));
+  EXPECT_EQ(loop_.pending_timers(), 0u);
+}
+
+// A pool's resolvers live as long as the pool, and one of their callbacks
+// may destroy it.
+TEST_F(ResolverTest, ACallbackMayDestroyThePoolOfItsResolver) {
+  const std::string server = StartServer();
+  auto pool = std::make_unique<ResolverPool>(&loop_);
+  Result<Resolver*> resolver = pool->Get(server);
+  ASSERT_TRUE(resolver.ok()) << resolver.status().ToString();
+  EXPECT_EQ(*pool->Get(server), *resolver) << "one per server";
+  int calls = 0;
+  auto destroy = [&](const QueryAnswer&) {
+    ++calls;
+    pool.reset();
+  };
+  (*resolver)->Query("svc.test", "A", destroy);
+  (*resolver)->Query("multi.test", "A", destroy);
+  ASSERT_TRUE(RunUntil([&] { return pool == nullptr; }));
   for (int i = 0; i < 3; ++i) loop_.RunOnce(milliseconds(50));
   EXPECT_EQ(calls, 1);
 }

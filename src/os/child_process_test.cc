@@ -7,9 +7,13 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "core/event_loop.h"
 #include "tests/support/loop_wait.h"
@@ -255,6 +259,43 @@ TEST_F(ChildProcessTest, DoneMayDestroyTheChild) {
   ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
   EXPECT_EQ(child, nullptr);
   EXPECT_EQ(result->output, "bye\n");
+}
+
+// The exit callback may start the next child in place of this one, which
+// destroys the ChildProcess whose callback is running; Kill is a no-op by
+// then.
+TEST_F(ChildProcessTest, DoneMayReplaceTheChildWithAnother) {
+  std::unique_ptr<ChildProcess> child;
+  std::vector<std::string> outputs;
+  std::function<void(const ChildResult&)> done = [&](const ChildResult& r) {
+    outputs.push_back(r.output);
+    child->Kill();
+    child = outputs.size() < 3
+                ? ChildProcess::Spawn(&loop_, {"sh", "-c", "echo again"}, kLong,
+                                      done)
+                : nullptr;
+  };
+  child = ChildProcess::Spawn(&loop_, {"sh", "-c", "echo first"}, kLong, done);
+  ASSERT_TRUE(RunUntil([&] { return outputs.size() == 3; }));
+  EXPECT_EQ(child, nullptr);
+  EXPECT_EQ(outputs,
+            (std::vector<std::string>{"first\n", "again\n", "again\n"}));
+}
+
+// A spawn failure is reported from a timer; its callback may destroy the
+// ChildProcess (and so that timer) too.
+TEST_F(ChildProcessTest, DoneOfASpawnFailureMayDestroyTheChild) {
+  std::unique_ptr<ChildProcess> child;
+  std::optional<ChildResult> result;
+  child = ChildProcess::Spawn(&loop_, {"/no/such/command"}, kLong,
+                              [&](const ChildResult& r) {
+                                child.reset();
+                                result = r;
+                              });
+  ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
+  EXPECT_EQ(child, nullptr);
+  EXPECT_EQ(result->kind, ChildResult::kSpawnFailed);
+  EXPECT_EQ(loop_.pending_timers(), 0u);
 }
 
 TEST_F(ChildProcessTest, HugeOutputIsBoundedAndNeverBlocksTheChild) {

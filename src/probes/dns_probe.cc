@@ -88,7 +88,9 @@ void DnsProbe::OnAnswer(const QueryAnswer& answer) {
     result.dns_lookup_seconds = ToSeconds(answer.lookup_time);
   }
   DoneCallback done = std::move(done_);
-  done(std::move(result));  // may destroy this
+  done_ = nullptr;
+  // Last: done may start the next run, cancel or destroy this probe.
+  done(std::move(result));
 }
 
 ProbeResult DnsProbe::Judge(const QueryAnswer& answer) const {

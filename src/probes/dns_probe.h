@@ -20,7 +20,9 @@ class DnsProbe : public Probe {
   // `resolver` already targets config.server (or the system's servers) and
   // outlives the probe. A server that never answers leaves the run in
   // flight until the resolver's own timeout ("DNS server timed out") or the
-  // Check's, whichever comes first.
+  // Check's, whichever comes first. `done` may run before Start returns (an
+  // unsupported type); the probe is not touched after it, so it may start
+  // the next run, cancel or destroy the probe.
   DnsProbe(const DnsProbeConfig& config, Resolver* resolver);
   ~DnsProbe() override { Cancel(); }
 

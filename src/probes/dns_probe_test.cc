@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <sstream>
 
 #include "core/event_loop.h"
@@ -209,6 +211,42 @@ TEST_F(DnsProbeTest, DestroyedInFlightCallsNothing) {
   resolver_.reset();
   for (int i = 0; i < 3; ++i) loop_.RunOnce(milliseconds(20));
   EXPECT_EQ(calls, 0);
+}
+
+// As a Check does: each `done` cancels the probe (a no-op by then) and
+// starts its next run at once, the last one destroys it. An unsupported
+// type ends its runs before Start returns.
+TEST_F(DnsProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
+  StartServer();
+  for (const DnsProbeConfig& config :
+       {Config("svc.test", "A", {"127.0.0.2"}), Config("svc.test", "HINFO")}) {
+    auto probe = std::make_unique<DnsProbe>(config, resolver_.get());
+    std::vector<ProbeResult> results;
+    std::function<void(ProbeResult)> done = [&](ProbeResult r) {
+      results.push_back(std::move(r));
+      probe->Cancel();
+      if (results.size() < 3) {
+        probe->Start(seconds(2), done);
+      } else {
+        probe.reset();
+      }
+    };
+    probe->Start(seconds(2), done);
+    const TimePoint deadline = loop_.Now() + seconds(20);
+    while (probe != nullptr && loop_.Now() < deadline) {
+      loop_.RunOnce(milliseconds(50));
+    }
+    ASSERT_EQ(probe, nullptr) << config.type;
+    ASSERT_EQ(results.size(), 3u);
+    for (const ProbeResult& r : results) {
+      if (config.type == "A") {
+        EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;
+      } else {
+        EXPECT_EQ(r.reason, "unsupported record type \"HINFO\"");
+      }
+    }
+  }
+  EXPECT_EQ(Queries("svc.test A"), 3);
 }
 
 }  // namespace

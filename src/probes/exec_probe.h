@@ -1,4 +1,6 @@
-// The `exec` probe: runs an argv (never a shell); exit 0 passes.
+// The `exec` probe: runs an argv (never a shell); exit 0 passes. `done`
+// runs on the loop, never inside Start; the probe is not touched after it,
+// so it may start the next run, cancel or destroy the probe.
 #ifndef WATCHD_PROBES_EXEC_PROBE_H_
 #define WATCHD_PROBES_EXEC_PROBE_H_
 

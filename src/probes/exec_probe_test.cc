@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <functional>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "core/event_loop.h"
 #include "tests/support/subprocess.h"
@@ -127,6 +130,28 @@ TEST_F(ExecProbeTest, BackstopTimesOutAChildNobodyCancelled) {
   ProbeResult r = Probe({"sleep", "1000"}, milliseconds(100));
   EXPECT_EQ(r.outcome, ProbeOutcome::kTimeout);
   EXPECT_NE(r.reason.find("timed out after"), std::string::npos) << r.reason;
+}
+
+// As a Check does: each `done` cancels the probe (a no-op by then) and
+// starts its next run at once, the last one destroys it (and with it the
+// child whose exit is being reported).
+TEST_F(ExecProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
+  auto probe = std::make_unique<ExecProbe>(
+      ExecProbeConfig{{"sh", "-c", "echo run; exit 4"}}, &loop_);
+  std::vector<ProbeResult> results;
+  std::function<void(ProbeResult)> done = [&](ProbeResult r) {
+    results.push_back(std::move(r));
+    probe->Cancel();
+    if (results.size() < 3) {
+      probe->Start(seconds(30), done);
+    } else {
+      probe.reset();
+    }
+  };
+  probe->Start(seconds(30), done);
+  ASSERT_TRUE(RunUntil([&] { return probe == nullptr; }));
+  ASSERT_EQ(results.size(), 3u);
+  for (const ProbeResult& r : results) EXPECT_EQ(r.reason, "exit 4: run");
 }
 
 TEST(FirstLineTest, SkipsBlankLinesAndTrims) {

@@ -10,6 +10,11 @@
 // the environment are ignored; bodies are read up to max_body_bytes, beyond
 // which the transfer is cut and the verdict uses the prefix read; a run gives
 // up a little after the advisory timeout in case nobody cancels.
+//
+// `done` may run before Start returns (a bad URL, a connection refused at
+// once, a resolver answer at hand, which is held until Resolve returns);
+// the probe is not touched after it, so it may start the next run, cancel
+// or destroy the probe.
 #ifndef WATCHD_PROBES_HTTP_PROBE_H_
 #define WATCHD_PROBES_HTTP_PROBE_H_
 

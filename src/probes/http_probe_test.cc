@@ -497,6 +497,50 @@ TEST_F(HttpProbeTest, ImmediateAnswerMayEndTheProbesLife) {
   EXPECT_EQ(probe, nullptr);
 }
 
+// As a Check does: each `done` cancels the probe (a no-op by then) and
+// starts its next run at once, the last one destroys it. On both paths, by
+// name, and where runs end before Start returns (a bad URL, an instant
+// negative answer).
+TEST_F(HttpProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
+  StartServer();
+  InstantNxdomainResolver instant;
+  struct Case {
+    HttpProbeConfig config;
+    Resolver* resolver;
+    ProbeOutcome want;
+  };
+  std::vector<Case> cases = {
+      {Config("/ok"), resolver_.get(), ProbeOutcome::kSuccess},
+      {Config("/ok", "localhost"), resolver_.get(), ProbeOutcome::kSuccess},
+      {Config("/ok"), resolver_.get(), ProbeOutcome::kSuccess},
+      {Config("/ok"), resolver_.get(), ProbeOutcome::kError},
+      {Config("/ok", "name.invalid"), &instant, ProbeOutcome::kFailure},
+  };
+  cases[2].config.reuse_connection = true;  // through curl
+  cases[3].config.url = "gopher://127.0.0.1/";
+  for (const Case& c : cases) {
+    auto probe =
+        std::make_unique<HttpProbe>(c.config, multi_.get(), c.resolver);
+    std::vector<ProbeResult> results;
+    std::function<void(ProbeResult)> done = [&](ProbeResult r) {
+      results.push_back(std::move(r));
+      probe->Cancel();
+      if (results.size() < 3) {
+        probe->Start(seconds(5), done);
+      } else {
+        probe.reset();
+      }
+    };
+    probe->Start(seconds(5), done);
+    ASSERT_TRUE(RunUntil([&] { return probe == nullptr; })) << c.config.url;
+    ASSERT_EQ(results.size(), 3u);
+    for (const ProbeResult& r : results) {
+      EXPECT_EQ(r.outcome, c.want) << c.config.url << ": " << r.reason;
+    }
+  }
+  EXPECT_EQ(multi_->in_flight(), 0u);
+}
+
 TEST_F(HttpProbeTest, CancelDuringResolution) {
   // A DNS server that never answers.
   int fd = socket(AF_INET, SOCK_DGRAM, 0);

@@ -127,6 +127,7 @@ void TcpProbe::OnReady(uint32_t events) {
 }
 
 void TcpProbe::OnConnected() {
+  connected_ = true;
   if (config_.send && !config_.send->empty()) {
     state_ = State::kSending;
     sent_ = 0;
@@ -209,9 +210,22 @@ bool TcpProbe::WatchFor(uint32_t events) {
 
 void TcpProbe::CloseSocket() {
   if (fd_ < 0) return;
-  if (watching_ != 0) loop_->Unwatch(fd_);
+  if (connected_) {
+    // Reset rather than FIN, as HttpExchange does: closing first would
+    // leave a TIME_WAIT here per run, and a few hundred runs a second
+    // against one address use up the ephemeral ports. Only ever closed once
+    // the run is over (send and expect done) or abandoned, so nothing the
+    // probe still needed is lost.
+    linger reset{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  }
+  connected_ = false;
+  if (watching_ != 0) {
+    loop_->UnwatchAndClose(fd_);
+  } else {
+    close(fd_);
+  }
   watching_ = 0;
-  close(fd_);
   fd_ = -1;
 }
 
@@ -220,7 +234,9 @@ void TcpProbe::Finish(ProbeResult result) {
   state_ = State::kIdle;
   request_.reset();
   DoneCallback done = std::move(done_);
-  done(std::move(result));  // may destroy this
+  done_ = nullptr;
+  // Last: done may start the next run, cancel or destroy this probe.
+  done(std::move(result));
 }
 
 }  // namespace watchd

@@ -1,7 +1,8 @@
 // A tcp probe: a non-blocking connect to host:port (the host resolved
 // through the Resolver, IP literals at once), then optionally `send` written
 // and what comes back read until `expect` matches. Without send/expect it
-// passes once connected, and closes.
+// passes once connected. Connections close with a reset once the run is
+// over, so watchd keeps no TIME_WAIT per run.
 #ifndef WATCHD_PROBES_TCP_PROBE_H_
 #define WATCHD_PROBES_TCP_PROBE_H_
 
@@ -29,7 +30,9 @@ class TcpProbe : public Probe {
   // `loop` and `resolver` outlive the probe. The addresses of a name are
   // tried in the resolver's order (IPv4 first) until one connects; a peer
   // that never completes the handshake leaves the run in flight until the
-  // Check cancels it.
+  // Check cancels it. `done` may run before Start returns (IP literals,
+  // cached names); the probe is not touched after it, so it may start the
+  // next run, cancel or destroy the probe.
   TcpProbe(const TcpProbeConfig& config, EventLoop* loop, Resolver* resolver);
   ~TcpProbe() override { Cancel(); }
 
@@ -65,6 +68,7 @@ class TcpProbe : public Probe {
   std::string first_error_;
   std::string peer_;  // "127.0.0.1:80", "[::1]:80"
   int fd_ = -1;
+  bool connected_ = false;  // fd_ completed its handshake
   uint32_t watching_ = 0;
   size_t sent_ = 0;
   std::string received_;

@@ -8,6 +8,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
 
 #include "core/event_loop.h"
 #include "tests/support/net.h"
@@ -66,6 +70,85 @@ class Listener {
   bool ok_ = false;
 };
 
+// Accepts on a listener from the loop and closes each connection once the
+// peer has closed or reset it; answers `reply` to the first bytes it reads.
+class Acceptor {
+ public:
+  Acceptor(EventLoop* loop, int listen_fd, std::string reply)
+      : loop_(loop), listen_fd_(listen_fd), reply_(std::move(reply)) {
+    EXPECT_TRUE(loop_
+                    ->Watch(listen_fd_, EPOLLIN,
+                            [this](uint32_t) {
+                              int fd = accept4(listen_fd_, nullptr, nullptr,
+                                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+                              if (fd >= 0) Serve(fd);
+                            })
+                    .ok());
+  }
+  ~Acceptor() {
+    loop_->Unwatch(listen_fd_);
+    for (int fd : open_) loop_->UnwatchAndClose(fd);
+  }
+  size_t open() const { return open_.size(); }
+
+ private:
+  void Serve(int fd) {
+    open_.insert(fd);
+    EXPECT_TRUE(loop_
+                    ->Watch(fd, EPOLLIN,
+                            [this, fd](uint32_t) {
+                              char buf[512];
+                              ssize_t n = recv(fd, buf, sizeof(buf), 0);
+                              if (n > 0) {
+                                send(fd, reply_.data(), reply_.size(),
+                                     MSG_NOSIGNAL);
+                              } else if (n == 0 || errno != EAGAIN) {
+                                open_.erase(fd);
+                                loop_->UnwatchAndClose(fd);
+                              }
+                            })
+                    .ok());
+  }
+
+  EventLoop* loop_;
+  int listen_fd_;
+  std::string reply_;
+  std::set<int> open_;
+};
+
+// The IPv4 TCP sockets to or from `port` (/proc/net/tcp): those of
+// connections to it (the client's side) in TIME_WAIT, and all the others
+// but the listener, still open on either side.
+struct PortSockets {
+  int time_wait = 0;
+  int others = 0;
+};
+
+PortSockets SocketsOfPort(int port) {
+  constexpr int kTimeWait = 0x06;
+  constexpr int kListen = 0x0A;
+  PortSockets counts;
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    const int local_port =
+        std::stoi(local.substr(local.find(':') + 1), nullptr, 16);
+    const int remote_port =
+        std::stoi(remote.substr(remote.find(':') + 1), nullptr, 16);
+    const int st = std::stoi(state, nullptr, 16);
+    if (remote_port == port && st == kTimeWait) {
+      ++counts.time_wait;
+    } else if ((remote_port == port || local_port == port) && st != kListen) {
+      ++counts.others;
+    }
+  }
+  return counts;
+}
+
 class TcpProbeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,6 +200,13 @@ class TcpProbeTest : public ::testing::Test {
     return result.value_or(ProbeResult::Error("no result"));
   }
 
+  bool RunUntil(const std::function<bool()>& cond,
+                Duration limit = seconds(20)) {
+    const TimePoint deadline = loop_.Now() + limit;
+    while (!cond() && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
+    return cond();
+  }
+
   // Runs the loop for `d` (to see that nothing happens).
   void RunFor(Duration d) {
     const TimePoint until = loop_.Now() + d;
@@ -144,6 +234,32 @@ TEST_F(TcpProbeTest, ConnectsToAListener) {
   EXPECT_EQ(OpenFds(), fds) << "the probe closes its sockets";
   pollfd pfd{listener.fd(), POLLIN, 0};
   EXPECT_EQ(poll(&pfd, 1, 0), 1) << "connections wait to be accepted";
+}
+
+// A run closes with a reset once it is over, so no TIME_WAIT stays on
+// watchd's side per run: at a few hundred runs a second against one address
+// they would use up the ephemeral ports.
+TEST_F(TcpProbeTest, RunsLeaveNoTimeWaitBehind) {
+  Listener listener("127.0.0.1", /*backlog=*/128);
+  ASSERT_TRUE(listener.ok());
+  Acceptor acceptor(&loop_, listener.fd(), "250 ready\r\n");
+  constexpr int kRuns = 50;
+  for (const TcpProbeConfig& config :
+       {Config("127.0.0.1", listener.port()),
+        Config("127.0.0.1", listener.port(), "HELO\r\n", "^250 ready")}) {
+    TcpProbe probe(config, &loop_, resolver_.get());
+    for (int i = 0; i < kRuns; ++i) {
+      std::optional<ProbeResult> result = Run(probe);
+      ASSERT_TRUE(result.has_value());
+      ASSERT_EQ(result->outcome, ProbeOutcome::kSuccess) << result->reason;
+    }
+  }
+  // Once both sides are done with every connection, none lingers.
+  ASSERT_TRUE(RunUntil([&] {
+    return acceptor.open() == 0 && SocketsOfPort(listener.port()).others == 0;
+  })) << SocketsOfPort(listener.port()).others
+      << " sockets still open";
+  EXPECT_EQ(SocketsOfPort(listener.port()).time_wait, 0);
 }
 
 TEST_F(TcpProbeTest, ClosedPortIsRefused) {
@@ -311,6 +427,40 @@ TEST_F(TcpProbeTest, ADoneCallbackMayDestroyTheProbe) {
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->outcome, ProbeOutcome::kSuccess);
   EXPECT_EQ(probe, nullptr);
+}
+
+// As a Check does: each `done` cancels the probe (a no-op by then) and
+// starts its next run at once, the last one destroys it. Names from
+// /etc/hosts and bad configurations end runs before Start returns.
+TEST_F(TcpProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
+  Listener listener("127.0.0.1");
+  ASSERT_TRUE(listener.ok());
+  Acceptor acceptor(&loop_, listener.fd(), "+OK\r\n");
+  for (const TcpProbeConfig& config :
+       {Config("127.0.0.1", listener.port()),
+        Config("localhost", listener.port(), "PING\r\n", "^\\+OK"),
+        Config("127.0.0.1", listener.port(), std::nullopt, "(a)\\1")}) {
+    auto probe = std::make_unique<TcpProbe>(config, &loop_, resolver_.get());
+    std::vector<ProbeResult> results;
+    std::function<void(ProbeResult)> done = [&](ProbeResult r) {
+      results.push_back(std::move(r));
+      probe->Cancel();
+      if (results.size() < 3) {
+        probe->Start(seconds(2), done);
+      } else {
+        probe.reset();
+      }
+    };
+    probe->Start(seconds(2), done);
+    ASSERT_TRUE(RunUntil([&] { return probe == nullptr; })) << config.host;
+    ASSERT_EQ(results.size(), 3u);
+    const ProbeOutcome want = config.expect == "(a)\\1"
+                                  ? ProbeOutcome::kError
+                                  : ProbeOutcome::kSuccess;
+    for (const ProbeResult& r : results) {
+      EXPECT_EQ(r.outcome, want) << config.host << ": " << r.reason;
+    }
+  }
 }
 
 }  // namespace

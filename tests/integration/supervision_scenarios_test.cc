@@ -366,5 +366,64 @@ TEST(SupervisionScenarios, EscalationOutlivesATimedOutStopCall) {
   EXPECT_TRUE(Settled(watchd, "web", "health"));
 }
 
+// A SIGSTOPped nginx worker: the master waits for it, so supervisord's
+// stop hangs. Escalation must end the whole tree as it stood when the stop
+// began: a worker left behind would hold the port, and every later start
+// would fail with "Address already in use".
+TEST(SupervisionScenarios, StoppedNginxWorkerIsKilledWithItsMaster) {
+  TempDir dir;
+  const int port = FreePort();
+  const std::string conf = dir.File("nginx.conf");
+  const std::string pidfile = dir.File("nginx.pid");
+  std::string temp_paths;
+  for (const char* kind :
+       {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
+    temp_paths +=
+        std::string("  ") + kind + "_temp_path " + dir.File(kind) + ";\n";
+  }
+  ASSERT_TRUE(WriteFile(
+      conf, "daemon off;\nmaster_process on;\nworker_processes 1;\npid " +
+                pidfile + ";\nerror_log " + dir.File("error.log") +
+                ";\nevents {}\nhttp {\n  access_log off;\n" + temp_paths +
+                "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+                ";\n    location / { return 200 \"ok\\n\"; }\n  }\n}\n"));
+  Supervisord supervisord;
+  supervisord.AddProgram("nginx", {"/usr/sbin/nginx", "-c", conf},
+                         "stopwaitsecs=60\n");
+  ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
+  const pid_t master = supervisord.Pid("nginx");
+  ASSERT_GT(master, 0);
+  ASSERT_TRUE(
+      WaitFor([&] { return ReadDescendants(master).size() == 1; }, kDeadline));
+  const pid_t worker = ReadDescendants(master)[0];
+  const uint64_t worker_start = ReadProcStat(worker).value().start_time;
+
+  WatchdProcess watchd(Service("nginx", HttpCheck("health", Url(port, "/")),
+                               "2s", "1s", "    pidfile: " + pidfile + "\n"),
+                       SupervisordSection(supervisord.url()));
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "nginx", "health"));
+
+  ASSERT_EQ(kill(worker, SIGSTOP), 0);
+  EXPECT_TRUE(WaitForLine(
+      watchd, {"service nginx: stop did not end pid " + std::to_string(master) +
+               " within 2s: sent SIGKILL (and to 1 "
+               "process of its tree)"}))
+      << watchd.Log() << supervisord.Log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto st = ReadProcStat(worker);
+        return !st.ok() || st->start_time != worker_start || st->state == 'Z';
+      },
+      kDeadline))
+      << "the stopped worker outlived escalation";
+  const pid_t next = supervisord.WaitForRunning("nginx", master, kDeadline);
+  EXPECT_GT(next, 0) << supervisord.Log() << ReadFile(dir.File("error.log"));
+  EXPECT_TRUE(Settled(watchd, "nginx", "health"));
+  EXPECT_EQ(ReadFile(dir.File("error.log")).find("Address already in use"),
+            std::string::npos)
+      << ReadFile(dir.File("error.log"));
+}
+
 }  // namespace
 }  // namespace watchd::testing
