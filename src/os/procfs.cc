@@ -171,12 +171,11 @@ Result<uint64_t> ReadRssBytes(pid_t pid, const std::string& proc_root) {
   return pages * kPageSize;
 }
 
-std::vector<pid_t> ReadDescendants(pid_t pid, const std::string& proc_root) {
+std::vector<pid_t> ReadDescendants(pid_t pid, size_t max,
+                                   const std::string& proc_root) {
   std::vector<pid_t> out;
   std::vector<pid_t> todo = {pid};
-  // Bounded: a fork bomb must not keep the loop busy for long.
-  constexpr size_t kMaxProcesses = 100000;
-  while (!todo.empty() && out.size() < kMaxProcesses) {
+  while (!todo.empty() && out.size() < max) {
     pid_t p = todo.back();
     todo.pop_back();
     // A child belongs to the thread that forked it: read every thread's list.
@@ -204,6 +203,7 @@ std::vector<pid_t> ReadDescendants(pid_t pid, const std::string& proc_root) {
     }
     closedir(dir);
   }
+  if (out.size() > max) out.resize(max);
   return out;
 }
 

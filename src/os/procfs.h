@@ -43,8 +43,10 @@ Result<uint64_t> ReadRssBytes(pid_t pid,
                               const std::string& proc_root = "/proc");
 
 // Every descendant of pid (children, grandchildren, ...), via
-// /proc/PID/task/*/children.
-std::vector<pid_t> ReadDescendants(pid_t pid,
+// /proc/PID/task/*/children, at most `max` of them: the walk runs on the
+// loop, and a fork bomb must not hold it.
+inline constexpr size_t kMaxDescendants = 100000;
+std::vector<pid_t> ReadDescendants(pid_t pid, size_t max = kMaxDescendants,
                                    const std::string& proc_root = "/proc");
 
 // Seconds since the process started (CLOCK_BOOTTIME, the clock of its

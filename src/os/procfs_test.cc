@@ -104,6 +104,10 @@ TEST(ProcfsTest, FindsGrandchildren) {
   auto all = ReadDescendants(getpid());
   EXPECT_NE(std::find(all.begin(), all.end(), tree.pid()), all.end());
   EXPECT_NE(std::find(all.begin(), all.end(), grandchild), all.end());
+  // The walk stops at its bound.
+  EXPECT_EQ(ReadDescendants(tree.pid(), 1).size(), 1u);
+  EXPECT_EQ(ReadDescendants(getpid(), 1).size(), 1u);
+  EXPECT_TRUE(ReadDescendants(tree.pid(), 0).empty());
 }
 
 TEST(ProcfsTest, PidfileValidation) {
