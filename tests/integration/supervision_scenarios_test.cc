@@ -336,34 +336,75 @@ TEST(SupervisionScenarios, SlowStartsAreCountedTowardTheLimit) {
 }
 
 // A stopped program whose stop hangs (stopwaitsecs far above stop_timeout),
-// with the supervisor's timeout below stop_timeout: the call fails first,
-// and the process is still killed within stop_timeout + 1 s.
-TEST(SupervisionScenarios, EscalationOutlivesATimedOutStopCall) {
-  const int port = FreePort();
+// with the supervisor's timeout below stop_timeout (its call fails first)
+// and above it: either way the process is killed within stop_timeout + 1 s,
+// the restart that follows is counted once, and it is counted done.
+TEST(SupervisionScenarios, EscalationWhateverTheSupervisorsTimeout) {
+  for (const char* timeout : {"1s", "20s"}) {
+    SCOPED_TRACE(std::string("supervisor timeout ") + timeout);
+    const int port = FreePort();
+    Supervisord supervisord;
+    supervisord.AddProgram("web", WebApp(port), "stopwaitsecs=60\n");
+    ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
+    const pid_t old_pid = supervisord.Pid("web");
+    WatchdProcess watchd(
+        Service("web", HttpCheck("health", Url(port, "/health")), "3s"),
+        "supervisors:\n  main: {type: supervisord, url: \"" +
+            supervisord.url() + "\", timeout: " + timeout + "}\n");
+    ASSERT_TRUE(watchd.Start()) << watchd.Log();
+    ASSERT_TRUE(Settled(watchd, "web", "health"));
+    ASSERT_EQ(kill(old_pid, SIGSTOP), 0);
+    EXPECT_TRUE(WaitForLine(
+        watchd, {"service web: stop did not end pid " +
+                 std::to_string(old_pid) + " within 3s: sent SIGKILL"}))
+        << watchd.Log();
+    EXPECT_GT(supervisord.WaitForRunning("web", old_pid, kDeadline), 0);
+    EXPECT_TRUE(Settled(watchd, "web", "health"));
+    const std::string log = watchd.Log();
+    const auto asked = LineTimes(log, {"service web: asking the supervisor"});
+    const auto killed = LineTimes(log, {"sent SIGKILL"});
+    ASSERT_FALSE(asked.empty());
+    ASSERT_EQ(killed.size(), 1u) << log;
+    EXPECT_LE(killed[0] - asked[0], seconds(4)) << log;
+    EXPECT_TRUE(Gone(old_pid));
+    // One restart (or start) happened, and it is counted once, whatever
+    // the calls that failed while the stop hung.
+    EXPECT_EQ(Count(log, "service web: the supervisor is done"), 1u) << log;
+    EXPECT_EQ(Restarts(watchd, "web"),
+              Count(log, "service web: asking the supervisor"));
+  }
+}
+
+// A dependency driven through hung, its restart_limit and unmonitored: its
+// dependant, failing all along, is never restarted in its place.
+TEST(SupervisionScenarios,
+     DependantIsNeverRestartedForAnUnmonitoredDependency) {
+  const int db_port = FreePort();
+  const int web_port = FreePort();
   Supervisord supervisord;
-  supervisord.AddProgram("web", WebApp(port), "stopwaitsecs=60\n");
+  supervisord.AddProgram("db", WebApp(db_port));
+  supervisord.AddProgram("web", WebApp(web_port));
   ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
-  const pid_t old_pid = supervisord.Pid("web");
+  const pid_t web_pid = supervisord.Pid("web");
   WatchdProcess watchd(
-      Service("web", HttpCheck("health", Url(port, "/health")), "3s"),
-      "supervisors:\n  main: {type: supervisord, url: \"" + supervisord.url() +
-          "\", timeout: 1s}\n");
+      Service("db", HttpCheck("health", Url(db_port, "/status/503")), "10s",
+              "1s", "    restart_limit: {max: 1, within: 10m}\n") +
+          Service("web", HttpCheck("health", Url(web_port, "/status/502")),
+                  "10s", "1s", "    depends_on: [db]\n"),
+      SupervisordSection(supervisord.url()));
   ASSERT_TRUE(watchd.Start()) << watchd.Log();
-  ASSERT_TRUE(Settled(watchd, "web", "health"));
-  ASSERT_EQ(kill(old_pid, SIGSTOP), 0);
-  EXPECT_TRUE(WaitForLine(
-      watchd, {"service web: stop did not end pid " + std::to_string(old_pid) +
-               " within 3s: sent SIGKILL"}))
+  EXPECT_TRUE(WaitForLine(watchd, {"service db: restart limit reached"}))
       << watchd.Log();
-  const std::string log = watchd.Log();
-  const auto asked = LineTimes(log, {"service web: asking the supervisor"});
-  const auto killed = LineTimes(log, {"sent SIGKILL"});
-  ASSERT_FALSE(asked.empty());
-  ASSERT_FALSE(killed.empty());
-  EXPECT_LE(killed[0] - asked[0], seconds(4)) << log;
-  EXPECT_TRUE(Gone(old_pid));
-  EXPECT_GT(supervisord.WaitForRunning("web", old_pid, kDeadline), 0);
-  EXPECT_TRUE(Settled(watchd, "web", "health"));
+  EXPECT_TRUE(WaitForState(watchd, "db", "unmonitored"));
+  EXPECT_TRUE(WaitForState(watchd, "web", "blocked"));
+  EXPECT_TRUE(OnSchedule(watchd, "web", "health", 10));
+  EXPECT_FALSE(HasLine(watchd.Log(), {"service web: asking the supervisor"}))
+      << watchd.Log();
+  EXPECT_EQ(Restarts(watchd, "web"), 0);
+  EXPECT_EQ(supervisord.Pid("web"), web_pid);
+  EXPECT_TRUE(
+      HasLine(watchd.Log(), {"service web:", "blocked: dependency db is hung"}))
+      << watchd.Log();
 }
 
 // A SIGSTOPped nginx worker: the master waits for it, so supervisord's
