@@ -134,6 +134,59 @@ TEST(SupervisionScenarios, PidfileProcessReplacedThreeTimes) {
   EXPECT_TRUE(app->Untouched());
 }
 
+// The init script replaces the process while watchd's own restart is in
+// flight: one restart, counted once, and the process recorded after it is
+// the one running now.
+TEST(SupervisionScenarios, ProcessReplacedWhileARestartIsInFlight) {
+  TempDir dir;
+  const std::string pidfile = dir.File("app.pid");
+  const std::string record = dir.File("restarts");
+  const std::string go = dir.File("go");
+  const int port = FreePort();
+  auto app = std::make_unique<Subprocess>();
+  ASSERT_TRUE(app->Start(WebApp(port, {"--pid-file", pidfile})));
+  ASSERT_TRUE(WaitFor([&] { return AppPid(port) == app->pid(); }, kDeadline));
+  const pid_t old_pid = app->pid();
+  // The restart takes until the test says so (bounded all the same).
+  const std::string supervisors =
+      "supervisors:\n  main:\n    type: command\n"
+      "    restart: [/bin/sh, -c, 'echo \"$1\" >> " +
+      record + "; i=0; while [ ! -e " + go +
+      " ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done', sh, "
+      "\"{pid}\"]\n    timeout: 60s\n";
+  WatchdProcess watchd(
+      Service("app",
+              HttpCheck("health", Url(port, "/health")) + ProcessCheck("alive"),
+              "30s", "1s", "    pidfile: " + pidfile + "\n"),
+      supervisors);
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "app", "health"));
+
+  int status = 0;
+  ASSERT_TRUE(HttpGet(port, "/sick", &status).has_value());
+  EXPECT_TRUE(WaitForLine(watchd, {"service app: asking the supervisor"}))
+      << watchd.Log();
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(record).empty(); }, kDeadline));
+  // Meanwhile the process is replaced by someone else.
+  app->Stop();
+  auto next = std::make_unique<Subprocess>();
+  ASSERT_TRUE(next->Start(WebApp(port, {"--pid-file", pidfile})));
+  ASSERT_TRUE(WaitFor([&] { return AppPid(port) == next->pid(); }, kDeadline));
+  EXPECT_TRUE(OnSchedule(watchd, "app", "alive", 4));
+  ASSERT_TRUE(WriteFile(go, ""));
+
+  EXPECT_TRUE(WaitForLine(watchd, {"service app: the supervisor is done"}))
+      << watchd.Log();
+  EXPECT_TRUE(Settled(watchd, "app", "health"));
+  EXPECT_TRUE(WaitForLine(watchd, {"check app/alive (process): pending -> "
+                                   "passing: pid " +
+                                   std::to_string(next->pid())}))
+      << watchd.Log();
+  EXPECT_EQ(ReadFile(record), std::to_string(old_pid) + "\n");
+  EXPECT_EQ(Count(watchd.Log(), "asking the supervisor"), 1u) << watchd.Log();
+  EXPECT_TRUE(next->running());
+}
+
 // Every way a pidfile goes wrong, one after another, each followed by a
 // good pidfile again: watchd stays up and on schedule, says why, and
 // neither signals nor names to its supervisor a process that is not the
