@@ -9,6 +9,7 @@
 
 #include "core/event_loop.h"
 #include "tests/support/net.h"
+#include "tests/support/probe_reentry.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
@@ -220,24 +221,10 @@ TEST_F(DnsProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
   StartServer();
   for (const DnsProbeConfig& config :
        {Config("svc.test", "A", {"127.0.0.2"}), Config("svc.test", "HINFO")}) {
-    auto probe = std::make_unique<DnsProbe>(config, resolver_.get());
-    std::vector<ProbeResult> results;
-    std::function<void(ProbeResult)> done = [&](ProbeResult r) {
-      results.push_back(std::move(r));
-      probe->Cancel();
-      if (results.size() < 3) {
-        probe->Start(seconds(2), done);
-      } else {
-        probe.reset();
-      }
-    };
-    probe->Start(seconds(2), done);
-    const TimePoint deadline = loop_.Now() + seconds(20);
-    while (probe != nullptr && loop_.Now() < deadline) {
-      loop_.RunOnce(milliseconds(50));
-    }
-    ASSERT_EQ(probe, nullptr) << config.type;
-    ASSERT_EQ(results.size(), 3u);
+    std::vector<ProbeResult> results = testing::RunRestartingFromDone(
+        std::make_unique<DnsProbe>(config, resolver_.get()), loop_, seconds(2),
+        3, seconds(20));
+    ASSERT_EQ(results.size(), 3u) << config.type;
     for (const ProbeResult& r : results) {
       if (config.type == "A") {
         EXPECT_EQ(r.outcome, ProbeOutcome::kSuccess) << r.reason;

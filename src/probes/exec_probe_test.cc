@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "tests/support/probe_reentry.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
@@ -136,20 +137,10 @@ TEST_F(ExecProbeTest, BackstopTimesOutAChildNobodyCancelled) {
 // starts its next run at once, the last one destroys it (and with it the
 // child whose exit is being reported).
 TEST_F(ExecProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
-  auto probe = std::make_unique<ExecProbe>(
-      ExecProbeConfig{{"sh", "-c", "echo run; exit 4"}}, &loop_);
-  std::vector<ProbeResult> results;
-  std::function<void(ProbeResult)> done = [&](ProbeResult r) {
-    results.push_back(std::move(r));
-    probe->Cancel();
-    if (results.size() < 3) {
-      probe->Start(seconds(30), done);
-    } else {
-      probe.reset();
-    }
-  };
-  probe->Start(seconds(30), done);
-  ASSERT_TRUE(RunUntil([&] { return probe == nullptr; }));
+  std::vector<ProbeResult> results = testing::RunRestartingFromDone(
+      std::make_unique<ExecProbe>(
+          ExecProbeConfig{{"sh", "-c", "echo run; exit 4"}}, &loop_),
+      loop_, seconds(30));
   ASSERT_EQ(results.size(), 3u);
   for (const ProbeResult& r : results) EXPECT_EQ(r.reason, "exit 4: run");
 }

@@ -19,6 +19,7 @@
 #include "net/curl_multi.h"
 #include "net/resolver.h"
 #include "tests/support/net.h"
+#include "tests/support/probe_reentry.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
@@ -519,21 +520,10 @@ TEST_F(HttpProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
   cases[2].config.reuse_connection = true;  // through curl
   cases[3].config.url = "gopher://127.0.0.1/";
   for (const Case& c : cases) {
-    auto probe =
-        std::make_unique<HttpProbe>(c.config, multi_.get(), c.resolver);
-    std::vector<ProbeResult> results;
-    std::function<void(ProbeResult)> done = [&](ProbeResult r) {
-      results.push_back(std::move(r));
-      probe->Cancel();
-      if (results.size() < 3) {
-        probe->Start(seconds(5), done);
-      } else {
-        probe.reset();
-      }
-    };
-    probe->Start(seconds(5), done);
-    ASSERT_TRUE(RunUntil([&] { return probe == nullptr; })) << c.config.url;
-    ASSERT_EQ(results.size(), 3u);
+    std::vector<ProbeResult> results = testing::RunRestartingFromDone(
+        std::make_unique<HttpProbe>(c.config, multi_.get(), c.resolver), loop_,
+        seconds(5));
+    ASSERT_EQ(results.size(), 3u) << c.config.url;
     for (const ProbeResult& r : results) {
       EXPECT_EQ(r.outcome, c.want) << c.config.url << ": " << r.reason;
     }

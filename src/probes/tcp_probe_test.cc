@@ -15,6 +15,7 @@
 
 #include "core/event_loop.h"
 #include "tests/support/net.h"
+#include "tests/support/probe_reentry.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/wait.h"
 
@@ -440,20 +441,10 @@ TEST_F(TcpProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
        {Config("127.0.0.1", listener.port()),
         Config("localhost", listener.port(), "PING\r\n", "^\\+OK"),
         Config("127.0.0.1", listener.port(), std::nullopt, "(a)\\1")}) {
-    auto probe = std::make_unique<TcpProbe>(config, &loop_, resolver_.get());
-    std::vector<ProbeResult> results;
-    std::function<void(ProbeResult)> done = [&](ProbeResult r) {
-      results.push_back(std::move(r));
-      probe->Cancel();
-      if (results.size() < 3) {
-        probe->Start(seconds(2), done);
-      } else {
-        probe.reset();
-      }
-    };
-    probe->Start(seconds(2), done);
-    ASSERT_TRUE(RunUntil([&] { return probe == nullptr; })) << config.host;
-    ASSERT_EQ(results.size(), 3u);
+    std::vector<ProbeResult> results = testing::RunRestartingFromDone(
+        std::make_unique<TcpProbe>(config, &loop_, resolver_.get()), loop_,
+        seconds(2));
+    ASSERT_EQ(results.size(), 3u) << config.host;
     const ProbeOutcome want = config.expect == "(a)\\1"
                                   ? ProbeOutcome::kError
                                   : ProbeOutcome::kSuccess;
