@@ -292,5 +292,57 @@ TEST_F(CheckTest, StopCancelsTheRunInFlight) {
   EXPECT_TRUE(recorder_.results.empty());
 }
 
+// R1 of docs/architecture.md: the ScriptedProbe answers inside Start, yet
+// the check's observers hear of it only from the loop, after Start has
+// returned; an observer that resets the check then cancels nothing that is
+// on the stack.
+TEST_F(CheckTest, AnAnswerInsideStartReachesObserversFromTheLoop) {
+  struct Resetter : CheckObserver {
+    void OnProbeDone(const Check&, const ProbeResult&, Duration,
+                     Duration) override {
+      EXPECT_FALSE(probe->inside_start) << "observer ran inside Start";
+      ++done;
+      check->Reset();
+    }
+    void OnStateChange(const Check&, CheckState, CheckState) override {
+      EXPECT_FALSE(probe->inside_start);
+    }
+    struct Watch {
+      bool inside_start = false;
+    };
+    Watch* probe = nullptr;
+    Check* check = nullptr;
+    int done = 0;
+  };
+  class InsideProbe : public ScriptedProbe {
+   public:
+    explicit InsideProbe(Resetter::Watch* w) : watch_(w) {}
+    void Start(Duration t, DoneCallback done) override {
+      watch_->inside_start = true;
+      ScriptedProbe::Start(t, std::move(done));
+      watch_->inside_start = false;
+    }
+
+   private:
+    Resetter::Watch* watch_;
+  };
+  Resetter::Watch watch;
+  Resetter observer;
+  observer.probe = &watch;
+  auto probe = std::make_unique<InsideProbe>(&watch);
+  InsideProbe* raw = probe.get();
+  raw->script = {ProbeOutcome::kFailure, ProbeOutcome::kFailure,
+                 ProbeOutcome::kSuccess};
+  Check check(service_, Config(1), std::move(probe), &loop_, &random_,
+              &observer);
+  observer.check = &check;
+  check.Start();
+  Advance(milliseconds(3500));
+  // Three answers inside Start, the fourth run timed out.
+  EXPECT_EQ(raw->starts, 4);
+  EXPECT_EQ(observer.done, 4);
+  EXPECT_EQ(check.state(), CheckState::kPending) << "reset by the observer";
+}
+
 }  // namespace
 }  // namespace watchd
