@@ -142,9 +142,9 @@ Result<std::unique_ptr<Supervisor>> MakeCommandSupervisor(
 
 std::unique_ptr<SupervisorCall> RunChildCall(
     EventLoop* loop, const std::vector<std::string>& argv, Duration timeout,
-    std::function<void(const ChildResult&)> done) {
+    std::function<void(const ChildResult&)> done, const SpawnOptions& options) {
   return std::make_unique<ChildCall>(
-      ChildProcess::Spawn(loop, argv, timeout, std::move(done)));
+      ChildProcess::Spawn(loop, argv, timeout, std::move(done), options));
 }
 
 std::unique_ptr<SupervisorCall> CompleteLater(EventLoop* loop,

@@ -10,10 +10,9 @@
 
 #include "actions/supervisor.h"
 #include "core/clock.h"
+#include "os/child_process.h"
 
 namespace watchd {
-
-struct ChildResult;
 
 // Restart runs config.restart; Start runs config.start, or config.restart
 // when there is none. A template with a {pid} argument fails without running
@@ -27,7 +26,8 @@ Result<std::unique_ptr<Supervisor>> MakeCommandSupervisor(
 // call kills the child and `done` never runs.
 std::unique_ptr<SupervisorCall> RunChildCall(
     EventLoop* loop, const std::vector<std::string>& argv, Duration timeout,
-    std::function<void(const ChildResult&)> done);
+    std::function<void(const ChildResult&)> done,
+    const SpawnOptions& options = {});
 
 // A call whose `done` runs on the next loop pass, for answers known at once
 // (callbacks never run inside the call that starts them).

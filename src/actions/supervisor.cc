@@ -29,6 +29,14 @@ Result<std::unique_ptr<Supervisor>> Make(const SupervisorConfig& config,
 
 }  // namespace
 
+std::unique_ptr<SupervisorCall> Supervisor::GetStatusReply(
+    const ProgramRef& program, StatusReplyDone done) {
+  return GetStatus(program,
+                   [done = std::move(done)](Result<ProgramStatus> status) {
+                     done(StatusReply{std::move(status)});
+                   });
+}
+
 Result<std::unique_ptr<Supervisor>> MakeSupervisor(
     const SupervisorConfig& config, EventLoop* loop, CurlMulti* curl) {
   Result<std::unique_ptr<Supervisor>> supervisor = Make(config, loop, curl);

@@ -30,6 +30,14 @@ struct ProgramStatus {
   std::string state;  // the supervisor's word: RUNNING, STOPPED, active, ...
 };
 
+// What GetStatusReply answers: GetStatus's result, and whether its error
+// means the supervisor has no such program (a mistake in the configuration,
+// worth a state of its own) rather than that asking it failed.
+struct StatusReply {
+  Result<ProgramStatus> status;
+  bool unknown_program = false;  // only with an error
+};
+
 // A call in flight; destroying it cancels the call (its callback will not
 // run). Holding it past the callback is harmless.
 class SupervisorCall {
@@ -41,6 +49,7 @@ class Supervisor {
  public:
   using Done = std::function<void(Status)>;
   using StatusDone = std::function<void(Result<ProgramStatus>)>;
+  using StatusReplyDone = std::function<void(StatusReply)>;
 
   virtual ~Supervisor() = default;
 
@@ -53,8 +62,14 @@ class Supervisor {
   virtual std::unique_ptr<SupervisorCall> Start(const ProgramRef& program,
                                                 Done done) = 0;
   // Where the supervisor cannot report pids (command), an error saying so.
+  // supervisord and systemd answer the GetStatus calls made close together
+  // with one request (actions/status_batcher.h).
   virtual std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef& program,
                                                     StatusDone done) = 0;
+  // GetStatus, telling an unknown program apart; the same contract. The
+  // default, for supervisors that cannot tell, never sets unknown_program.
+  virtual std::unique_ptr<SupervisorCall> GetStatusReply(
+      const ProgramRef& program, StatusReplyDone done);
   // Whether GetStatus can work at all (else services need a pidfile).
   virtual bool reports_pid() const = 0;
 };

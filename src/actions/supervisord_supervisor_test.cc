@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -197,7 +198,7 @@ class SupervisordTest : public ::testing::Test {
     EXPECT_TRUE(fake_.Start(
         {"python3", testing::SourcePath("tests/servers/fake_supervisord.py"),
          "--unix", path, "--mode", mode, "--ready-file", ready, "--events",
-         events_},
+         events_, "--calls", calls_},
         dir_.File("fake.out")));
     EXPECT_TRUE(testing::WaitFor(
         [&] { return access(ready.c_str(), F_OK) == 0; }, milliseconds(30000)));
@@ -213,6 +214,27 @@ class SupervisordTest : public ::testing::Test {
     return status.message();
   }
 
+  // A GetStatusReply of `program` whose answer lands in replies_[tag].
+  std::unique_ptr<SupervisorCall> Ask(Supervisor* supervisor,
+                                      const std::string& program,
+                                      const std::string& tag) {
+    return supervisor->GetStatusReply(
+        {program, program, 0},
+        [this, tag](StatusReply reply) { replies_.emplace(tag, reply); });
+  }
+
+  std::string ErrorOf(const std::string& tag) {
+    auto it = replies_.find(tag);
+    if (it == replies_.end()) return "no answer";
+    return it->second.status.ok() ? "ok" : it->second.status.status().message();
+  }
+
+  pid_t PidOf(const std::string& tag) {
+    auto it = replies_.find(tag);
+    if (it == replies_.end() || !it->second.status.ok()) return -1;
+    return it->second.status->pid;
+  }
+
   EventLoop loop_;
   std::unique_ptr<CurlMulti> curl_;
   testing::TempDir dir_;
@@ -220,10 +242,12 @@ class SupervisordTest : public ::testing::Test {
   std::string unix_url_ = "unix://" + socket_;
   std::string conf_;
   std::string events_ = dir_.File("fake.events");
+  std::string calls_ = dir_.File("fake.calls");
   int port_ = 0;
   testing::Subprocess supervisord_;
   testing::Subprocess fake_;
   std::unique_ptr<Supervisor> supervisor_;  // on unix_url_
+  std::map<std::string, StatusReply> replies_;
 };
 
 TEST_F(SupervisordTest, GetStatusGivesTheRealPid) {
@@ -298,6 +322,14 @@ TEST_F(SupervisordTest, UnknownProgram) {
   Result<ProgramStatus> status = GetStatus(supervisor_.get(), "nosuch");
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.status().message(), "supervisord has no program 'nosuch'");
+  // Asked in one batch with a program it has: each gets its own answer.
+  auto app = Ask(supervisor_.get(), "app", "app");
+  auto nosuch = Ask(supervisor_.get(), "nosuch", "nosuch");
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 2; }));
+  EXPECT_TRUE(IsApp(PidOf("app"))) << ErrorOf("app");
+  EXPECT_FALSE(replies_.at("app").unknown_program);
+  EXPECT_EQ(ErrorOf("nosuch"), "supervisord has no program 'nosuch'");
+  EXPECT_TRUE(replies_.at("nosuch").unknown_program);
 }
 
 TEST_F(SupervisordTest, ProgramThatFailsToSpawn) {
@@ -465,6 +497,121 @@ TEST_F(SupervisordTest, SupervisorMayGoBeforeItsCalls) {
   ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
   ASSERT_TRUE(result->ok()) << result->status().message();
   EXPECT_TRUE(IsApp((*result)->pid));
+}
+
+TEST_F(SupervisordTest, CallsOfOnePassShareOneRequest) {
+  auto supervisor = Make(StartFake("info:web=101,db=102,idle=0"));
+  ASSERT_NE(supervisor, nullptr);
+  auto web = Ask(supervisor.get(), "web", "web");
+  auto db = Ask(supervisor.get(), "db", "db");
+  auto again = Ask(supervisor.get(), "web", "again");
+  auto idle = Ask(supervisor.get(), "idle", "idle");
+  auto nosuch = Ask(supervisor.get(), "nosuch", "nosuch");
+  std::optional<Result<ProgramStatus>> plain;
+  auto call = supervisor->GetStatus(
+      {"db", "db", 0}, [&](Result<ProgramStatus> r) { plain = std::move(r); });
+  EXPECT_TRUE(replies_.empty()) << "callback ran inside the call";
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 5 && plain; }));
+  EXPECT_EQ(testing::ReadFile(calls_),
+            "system.multicall supervisor.getProcessInfo web "
+            "supervisor.getProcessInfo db supervisor.getProcessInfo idle "
+            "supervisor.getProcessInfo nosuch\n");
+  EXPECT_EQ(testing::ReadFile(events_), "request\n");
+  EXPECT_EQ(PidOf("web"), 101) << ErrorOf("web");
+  EXPECT_EQ(PidOf("again"), 101) << ErrorOf("again");
+  EXPECT_EQ(PidOf("db"), 102) << ErrorOf("db");
+  EXPECT_EQ(PidOf("idle"), 0) << ErrorOf("idle");
+  EXPECT_EQ(replies_.at("idle").status->state, "STOPPED");
+  EXPECT_FALSE(replies_.at("web").unknown_program);
+  EXPECT_EQ(ErrorOf("nosuch"), "supervisord has no program 'nosuch'");
+  EXPECT_TRUE(replies_.at("nosuch").unknown_program);
+  ASSERT_TRUE(plain->ok()) << plain->status().message();
+  EXPECT_EQ((*plain)->pid, 102);
+}
+
+TEST_F(SupervisordTest, ACallFromACallbackJoinsTheNextBatch) {
+  auto supervisor = Make(StartFake("info:web=101,db=102"));
+  ASSERT_NE(supervisor, nullptr);
+  std::unique_ptr<SupervisorCall> again, web;
+  web = supervisor->GetStatusReply({"web", "web", 0}, [&](StatusReply reply) {
+    replies_.emplace("web", reply);
+    web.reset();  // its own call, from inside its callback
+    again = Ask(supervisor.get(), "db", "again");
+  });
+  auto db = Ask(supervisor.get(), "db", "db");
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 3; }));
+  EXPECT_EQ(testing::ReadFile(calls_),
+            "system.multicall supervisor.getProcessInfo web "
+            "supervisor.getProcessInfo db\n"
+            "system.multicall supervisor.getProcessInfo db\n");
+  EXPECT_EQ(PidOf("web"), 101);
+  EXPECT_EQ(PidOf("db"), 102);
+  EXPECT_EQ(PidOf("again"), 102);
+}
+
+TEST_F(SupervisordTest, CancellingOneCallerKeepsTheBatch) {
+  auto supervisor = Make(StartFake("hang"), seconds(1));
+  ASSERT_NE(supervisor, nullptr);
+  auto a = Ask(supervisor.get(), "a", "a");
+  auto b = Ask(supervisor.get(), "b", "b");
+  ASSERT_TRUE(RunUntil(
+      [&] { return testing::ReadFile(events_) == "request\n"; }, seconds(30)));
+  a.reset();
+  EXPECT_EQ(curl_->in_flight(), 1u);
+  ASSERT_TRUE(RunUntil([&] { return replies_.count("b") == 1; }));
+  EXPECT_EQ(ErrorOf("b"), "timed out after 1s");
+  EXPECT_EQ(replies_.count("a"), 0u);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return testing::ReadFile(events_) == "request\nclosed\n"; },
+      milliseconds(30000)))
+      << testing::ReadFile(events_);
+}
+
+TEST_F(SupervisordTest, CancellingEveryCallerEndsTheRequest) {
+  auto supervisor = Make(StartFake("hang"));
+  ASSERT_NE(supervisor, nullptr);
+  auto a = Ask(supervisor.get(), "a", "a");
+  auto b = Ask(supervisor.get(), "b", "b");
+  ASSERT_TRUE(RunUntil(
+      [&] { return testing::ReadFile(events_) == "request\n"; }, seconds(30)));
+  b.reset();
+  a.reset();
+  EXPECT_EQ(curl_->in_flight(), 0u);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return testing::ReadFile(events_) == "request\nclosed\n"; },
+      milliseconds(30000)));
+  EXPECT_TRUE(replies_.empty());
+}
+
+TEST_F(SupervisordTest, AFailedBatchAnswersEveryCaller) {
+  auto supervisor = Make(StartFake("hang"), seconds(1));
+  ASSERT_NE(supervisor, nullptr);
+  auto a = Ask(supervisor.get(), "a", "a");
+  auto b = Ask(supervisor.get(), "b", "b");
+  ASSERT_TRUE(RunUntil(
+      [&] { return testing::ReadFile(events_) == "request\n"; }, seconds(30)));
+  // Queued behind the request in flight: answered by its failure too.
+  auto c = Ask(supervisor.get(), "c", "c");
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 3; }));
+  for (const char* tag : {"a", "b", "c"}) {
+    EXPECT_EQ(ErrorOf(tag), "timed out after 1s") << tag;
+    EXPECT_FALSE(replies_.at(tag).unknown_program) << tag;
+  }
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return testing::ReadFile(events_) == "request\nclosed\n"; },
+      milliseconds(30000)))
+      << testing::ReadFile(events_);
+}
+
+TEST_F(SupervisordTest, AMalformedBatchReplyAnswersEveryCaller) {
+  auto supervisor = Make(StartFake("garbage"));
+  ASSERT_NE(supervisor, nullptr);
+  auto a = Ask(supervisor.get(), "a", "a");
+  auto b = Ask(supervisor.get(), "b", "b");
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 2; }));
+  EXPECT_TRUE(Contains(ErrorOf("a"), "supervisord sent a malformed reply: "));
+  EXPECT_EQ(ErrorOf("b"), ErrorOf("a"));
+  EXPECT_EQ(testing::ReadFile(events_), "request\n");
 }
 
 TEST_F(SupervisordTest, MakeValidatesTheUrl) {

@@ -7,16 +7,22 @@
 #include <vector>
 
 #include "actions/command_supervisor.h"
+#include "actions/status_batcher.h"
 #include "os/child_process.h"
 
 namespace watchd {
 namespace {
 
-// `systemctl show -p MainPID -p ActiveState` prints "Key=value" lines.
-Result<ProgramStatus> ParseShow(const std::string& output) {
+// Room for one unit's block of `systemctl show` properties.
+constexpr size_t kShowBytesPerUnit = 256;
+
+// One unit's block of "Key=value" lines from `systemctl show`.
+StatusReply ParseShowBlock(std::string_view block, const std::string& unit) {
+  const std::string label = "systemctl show " + unit + ": ";
   std::optional<pid_t> pid;
   ProgramStatus status;
-  std::string_view rest = output;
+  std::string_view load_state;
+  std::string_view rest = block;
   while (!rest.empty()) {
     size_t end = rest.find('\n');
     std::string_view line = rest.substr(0, end);
@@ -28,22 +34,98 @@ Result<ProgramStatus> ParseShow(const std::string& output) {
           std::from_chars(value.data(), value.data() + value.size(), parsed);
       if (ec != std::errc() || ptr != value.data() + value.size() ||
           parsed < 0) {
-        return Status::Error("bad MainPID '" + std::string(value) + "'");
+        return {
+            Status::Error(label + "bad MainPID '" + std::string(value) + "'")};
       }
       pid = parsed;
     } else if (line.starts_with("ActiveState=")) {
       status.state = std::string(line.substr(12));
+    } else if (line.starts_with("LoadState=")) {
+      load_state = line.substr(10);
     }
   }
-  if (!pid) return Status::Error("no MainPID in its output");
+  // A unit whose file went while it runs is not-found too, but has a pid.
+  if (load_state == "not-found" && pid.value_or(0) == 0) {
+    return {Status::Error("systemd has no unit '" + unit + "'"), true};
+  }
+  if (!pid) return {Status::Error(label + "no MainPID in its output")};
   status.pid = *pid;
-  return status;
+  return {std::move(status)};
+}
+
+// `systemctl show UNIT...` prints one block per unit, in the order asked,
+// the blocks separated by an empty line.
+std::vector<std::string_view> SplitBlocks(std::string_view output) {
+  std::vector<std::string_view> blocks;
+  size_t begin = 0;
+  while (begin < output.size()) {
+    size_t end = output.find("\n\n", begin);
+    if (end == std::string_view::npos) end = output.size();
+    if (end > begin) blocks.push_back(output.substr(begin, end - begin));
+    begin = end + 2;
+  }
+  return blocks;
+}
+
+// What a failure of one `systemctl show` of several units is called.
+std::string ShowLabel(const std::vector<std::string>& units) {
+  std::string label = "systemctl show " + units.front();
+  if (units.size() > 1) {
+    label += " and " + std::to_string(units.size() - 1) + " more";
+  }
+  return label;
+}
+
+Result<std::vector<StatusReply>> ParseShow(
+    const ChildResult& result, const std::vector<std::string>& units) {
+  const std::string label = ShowLabel(units);
+  if (!result.success()) {
+    return Status::Error(label + ": " + DescribeChildFailure(result));
+  }
+  if (result.output_truncated) {
+    return Status::Error(label + ": more output than expected");
+  }
+  std::vector<std::string_view> blocks = SplitBlocks(result.output);
+  if (units.size() == 1 && blocks.empty()) blocks.push_back("");
+  if (blocks.size() != units.size()) {
+    return Status::Error(label + ": answered for " +
+                         std::to_string(blocks.size()) + " of " +
+                         std::to_string(units.size()) + " units");
+  }
+  std::vector<StatusReply> replies;
+  replies.reserve(units.size());
+  for (size_t i = 0; i < units.size(); ++i) {
+    replies.push_back(ParseShowBlock(blocks[i], units[i]));
+  }
+  return replies;
 }
 
 class SystemdSupervisor final : public Supervisor {
  public:
   SystemdSupervisor(const SupervisorConfig& config, EventLoop* loop)
-      : loop_(loop), systemctl_(config.systemctl), timeout_(config.timeout) {}
+      : loop_(loop),
+        systemctl_(config.systemctl),
+        timeout_(config.timeout),
+        batcher_(StatusBatcher::Create(
+            loop,
+            // The batcher may outlive this supervisor: copies, not `this`.
+            [loop,
+             argv = Argv({"show", "-p", "LoadState", "-p", "MainPID", "-p",
+                          "ActiveState"}),
+             timeout = config.timeout](const std::vector<std::string>& units,
+                                       StatusBatcher::FetchDone done) {
+              std::vector<std::string> show = argv;
+              show.insert(show.end(), units.begin(), units.end());
+              SpawnOptions options;
+              options.max_output += kShowBytesPerUnit * units.size();
+              return RunChildCall(
+                  loop, show, timeout,
+                  [units, done = std::move(done)](const ChildResult& result) {
+                    done(ParseShow(result, units));
+                  },
+                  options);
+            },
+            {})) {}
 
   std::unique_ptr<SupervisorCall> Restart(const ProgramRef& program,
                                           Done done) override {
@@ -57,22 +139,15 @@ class SystemdSupervisor final : public Supervisor {
 
   std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef& program,
                                             StatusDone done) override {
-    std::string label = "systemctl show " + program.program;
-    return RunChildCall(
-        loop_,
-        Argv({"show", "-p", "MainPID", "-p", "ActiveState", program.program}),
-        timeout_, [done = std::move(done), label](const ChildResult& result) {
-          if (!result.success()) {
-            done(Status::Error(label + ": " + DescribeChildFailure(result)));
-            return;
-          }
-          Result<ProgramStatus> status = ParseShow(result.output);
-          if (!status.ok()) {
-            done(Status::Error(label + ": " + status.status().message()));
-            return;
-          }
-          done(std::move(status));
-        });
+    return batcher_->Add(program.program,
+                         [done = std::move(done)](StatusReply reply) {
+                           done(std::move(reply.status));
+                         });
+  }
+
+  std::unique_ptr<SupervisorCall> GetStatusReply(
+      const ProgramRef& program, StatusReplyDone done) override {
+    return batcher_->Add(program.program, std::move(done));
   }
 
   bool reports_pid() const override { return true; }
@@ -99,6 +174,7 @@ class SystemdSupervisor final : public Supervisor {
   EventLoop* loop_;
   std::vector<std::string> systemctl_;
   Duration timeout_;
+  const std::shared_ptr<StatusBatcher> batcher_;
 };
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -62,10 +64,31 @@ class SystemdSupervisorTest : public ::testing::Test {
     return std::move(*result);
   }
 
+  // A GetStatusReply of `unit` whose answer lands in replies_[tag].
+  std::unique_ptr<SupervisorCall> Ask(Supervisor* supervisor,
+                                      const std::string& unit,
+                                      const std::string& tag) {
+    return supervisor->GetStatusReply(
+        {unit, unit, 0},
+        [this, tag](StatusReply reply) { replies_.emplace(tag, reply); });
+  }
+
+  std::string ErrorOf(const std::string& tag) {
+    auto it = replies_.find(tag);
+    if (it == replies_.end()) return "no answer";
+    return it->second.status.ok() ? "ok" : it->second.status.status().message();
+  }
+
+  size_t Spawns() {
+    std::string log = testing::ReadFile(log_);
+    return std::count(log.begin(), log.end(), '\n');
+  }
+
   EventLoop loop_;
   testing::TempDir dir_;
   std::string log_ = dir_.File("systemctl.log");
   ProgramRef program_{"web", "web.service", 0};
+  std::map<std::string, StatusReply> replies_;
 };
 
 TEST_F(SystemdSupervisorTest, RestartRunsSystemctlRestartUnit) {
@@ -91,7 +114,8 @@ TEST_F(SystemdSupervisorTest, SystemctlPrefixArgumentsComeFirst) {
   ASSERT_TRUE(Show(supervisor.get()).ok());
   EXPECT_EQ(testing::ReadFile(log_),
             "[--user][restart][web.service]\n"
-            "[--user][show][-p][MainPID][-p][ActiveState][web.service]\n");
+            "[--user][show][-p][LoadState][-p][MainPID][-p][ActiveState]"
+            "[web.service]\n");
 }
 
 TEST_F(SystemdSupervisorTest, GetStatusParsesMainPidAndActiveState) {
@@ -103,7 +127,8 @@ TEST_F(SystemdSupervisorTest, GetStatusParsesMainPidAndActiveState) {
   EXPECT_EQ(status->pid, 4242);
   EXPECT_EQ(status->state, "active");
   EXPECT_EQ(testing::ReadFile(log_),
-            "[show][-p][MainPID][-p][ActiveState][web.service]\n");
+            "[show][-p][LoadState][-p][MainPID][-p][ActiveState]"
+            "[web.service]\n");
 }
 
 TEST_F(SystemdSupervisorTest, MainPidZeroIsNotRunning) {
@@ -178,6 +203,120 @@ TEST_F(SystemdSupervisorTest, DestroyingTheCallKillsSystemctl) {
   EXPECT_TRUE(RunUntil([&] { return testing::ProcessDead(pid); }, seconds(10)));
   loop_.RunOnce(milliseconds(100));
   EXPECT_FALSE(called);
+}
+
+TEST_F(SystemdSupervisorTest, CallsOfOnePassShareOneSystemctlShow) {
+  auto supervisor = Make("ok");
+  ASSERT_NE(supervisor, nullptr);
+  auto one = Ask(supervisor.get(), "pid-101.service", "one");
+  auto two = Ask(supervisor.get(), "pid-102.service", "two");
+  auto again = Ask(supervisor.get(), "pid-101.service", "again");
+  auto nosuch = Ask(supervisor.get(), "nosuch.service", "nosuch");
+  EXPECT_TRUE(replies_.empty()) << "callback ran inside the call";
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 4; }));
+  EXPECT_EQ(testing::ReadFile(log_),
+            "[show][-p][LoadState][-p][MainPID][-p][ActiveState]"
+            "[pid-101.service][pid-102.service][nosuch.service]\n");
+  ASSERT_TRUE(replies_.at("one").status.ok()) << ErrorOf("one");
+  EXPECT_EQ(replies_.at("one").status->pid, 101);
+  EXPECT_EQ(replies_.at("one").status->state, "active");
+  ASSERT_TRUE(replies_.at("two").status.ok()) << ErrorOf("two");
+  EXPECT_EQ(replies_.at("two").status->pid, 102);
+  ASSERT_TRUE(replies_.at("again").status.ok()) << ErrorOf("again");
+  EXPECT_EQ(replies_.at("again").status->pid, 101);
+  EXPECT_FALSE(replies_.at("one").unknown_program);
+  EXPECT_EQ(ErrorOf("nosuch"), "systemd has no unit 'nosuch.service'");
+  EXPECT_TRUE(replies_.at("nosuch").unknown_program);
+}
+
+TEST_F(SystemdSupervisorTest, UnknownUnitThroughGetStatus) {
+  auto supervisor = Make("stopped");
+  ASSERT_NE(supervisor, nullptr);
+  program_ = {"web", "nosuch-web.service", 0};
+  Result<ProgramStatus> status = Show(supervisor.get());
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.status().message(),
+            "systemd has no unit 'nosuch-web.service'");
+}
+
+TEST_F(SystemdSupervisorTest, CancellingOneCallerKeepsTheBatch) {
+  auto supervisor = Make("hang", {}, seconds(1));
+  ASSERT_NE(supervisor, nullptr);
+  auto a = Ask(supervisor.get(), "a.service", "a");
+  auto b = Ask(supervisor.get(), "b.service", "b");
+  std::string pidfile = log_ + ".pid";
+  ASSERT_TRUE(RunUntil([&] { return access(pidfile.c_str(), F_OK) == 0; },
+                       seconds(30)));
+  pid_t pid = std::stoi(testing::ReadFile(pidfile));
+  a.reset();
+  EXPECT_FALSE(testing::ProcessDead(pid));
+  ASSERT_TRUE(RunUntil([&] { return replies_.count("b") == 1; }));
+  EXPECT_EQ(ErrorOf("b"),
+            "systemctl show a.service and 1 more: timed out after 1s");
+  EXPECT_EQ(replies_.count("a"), 0u);
+  EXPECT_EQ(Spawns(), 1u);
+}
+
+TEST_F(SystemdSupervisorTest, CancellingEveryCallerKillsSystemctl) {
+  auto supervisor = Make("hang");
+  ASSERT_NE(supervisor, nullptr);
+  auto a = Ask(supervisor.get(), "a.service", "a");
+  auto b = Ask(supervisor.get(), "b.service", "b");
+  std::string pidfile = log_ + ".pid";
+  ASSERT_TRUE(RunUntil([&] { return access(pidfile.c_str(), F_OK) == 0; },
+                       seconds(30)));
+  pid_t pid = std::stoi(testing::ReadFile(pidfile));
+  a.reset();
+  b.reset();
+  EXPECT_TRUE(RunUntil([&] { return testing::ProcessDead(pid); }, seconds(10)));
+  EXPECT_TRUE(replies_.empty());
+}
+
+TEST_F(SystemdSupervisorTest, ACallFromACallbackJoinsTheNextBatch) {
+  auto supervisor = Make("ok");
+  ASSERT_NE(supervisor, nullptr);
+  std::unique_ptr<SupervisorCall> again;
+  auto first = supervisor->GetStatusReply(
+      {"a", "pid-1.service", 0}, [&](StatusReply reply) {
+        replies_.emplace("first", reply);
+        again = Ask(supervisor.get(), "pid-3.service", "again");
+      });
+  auto second = Ask(supervisor.get(), "pid-2.service", "second");
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 3; }));
+  EXPECT_EQ(testing::ReadFile(log_),
+            "[show][-p][LoadState][-p][MainPID][-p][ActiveState]"
+            "[pid-1.service][pid-2.service]\n"
+            "[show][-p][LoadState][-p][MainPID][-p][ActiveState]"
+            "[pid-3.service]\n");
+  ASSERT_TRUE(replies_.at("again").status.ok()) << ErrorOf("again");
+  EXPECT_EQ(replies_.at("again").status->pid, 3);
+}
+
+TEST_F(SystemdSupervisorTest, AFailedBatchAnswersEveryCaller) {
+  auto supervisor = Make("fail");
+  ASSERT_NE(supervisor, nullptr);
+  auto a = Ask(supervisor.get(), "a.service", "a");
+  auto b = Ask(supervisor.get(), "b.service", "b");
+  auto c = Ask(supervisor.get(), "c.service", "c");
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 3; }));
+  for (const char* tag : {"a", "b", "c"}) {
+    EXPECT_EQ(ErrorOf(tag),
+              "systemctl show a.service and 2 more: exit 5: Failed to show "
+              "c.service: Unit c.service not found.");
+    EXPECT_FALSE(replies_.at(tag).unknown_program);
+  }
+  EXPECT_EQ(Spawns(), 1u);
+}
+
+TEST_F(SystemdSupervisorTest, OutputOfTheWrongShapeFailsTheBatch) {
+  auto supervisor = Make("garbage");
+  ASSERT_NE(supervisor, nullptr);
+  auto a = Ask(supervisor.get(), "a.service", "a");
+  auto b = Ask(supervisor.get(), "b.service", "b");
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 2; }));
+  EXPECT_EQ(ErrorOf("a"),
+            "systemctl show a.service and 1 more: answered for 1 of 2 units");
+  EXPECT_EQ(ErrorOf("b"), ErrorOf("a"));
 }
 
 TEST_F(SystemdSupervisorTest, MakeRejectsAnEmptySystemctl) {

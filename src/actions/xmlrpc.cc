@@ -242,6 +242,14 @@ bool ParseValue(Reader& r, XmlRpcValue* out, int depth) {
   return ParseTyped(r, type, out, depth) && r.Close("value");
 }
 
+void AppendParam(const XmlRpcParam& p, std::string* out) {
+  if (const auto* s = std::get_if<std::string>(&p)) {
+    *out += "<string>" + Escape(*s) + "</string>";
+  } else {
+    *out += std::get<bool>(p) ? "<boolean>1</boolean>" : "<boolean>0</boolean>";
+  }
+}
+
 }  // namespace
 
 const XmlRpcValue* XmlRpcValue::Member(const std::string& name) const {
@@ -257,16 +265,66 @@ std::string EncodeXmlRpcCall(const std::string& method,
                     Escape(method) + "</methodName><params>";
   for (const auto& p : params) {
     out += "<param><value>";
-    if (const auto* s = std::get_if<std::string>(&p)) {
-      out += "<string>" + Escape(*s) + "</string>";
-    } else {
-      out +=
-          std::get<bool>(p) ? "<boolean>1</boolean>" : "<boolean>0</boolean>";
-    }
+    AppendParam(p, &out);
     out += "</value></param>";
   }
   out += "</params></methodCall>\n";
   return out;
+}
+
+std::string EncodeXmlRpcMulticall(const std::vector<XmlRpcCall>& calls) {
+  std::string out =
+      "<?xml version=\"1.0\"?>\n<methodCall><methodName>system.multicall"
+      "</methodName><params><param><value><array><data>";
+  for (const XmlRpcCall& call : calls) {
+    out += "<value><struct><member><name>methodName</name><value><string>" +
+           Escape(call.method) +
+           "</string></value></member><member><name>params</name><value>"
+           "<array><data>";
+    for (const auto& p : call.params) {
+      out += "<value>";
+      AppendParam(p, &out);
+      out += "</value>";
+    }
+    out += "</data></array></value></member></struct></value>";
+  }
+  out += "</data></array></value></param></params></methodCall>\n";
+  return out;
+}
+
+Result<std::vector<XmlRpcResponse>> DecodeXmlRpcMulticall(
+    const XmlRpcValue& value, size_t expected) {
+  const auto* items = std::get_if<XmlRpcValue::Array>(&value.v);
+  if (items == nullptr) {
+    return Status::Error("system.multicall answered something not an array");
+  }
+  if (items->size() != expected) {
+    return Status::Error("system.multicall answered " +
+                         std::to_string(items->size()) + " results to " +
+                         std::to_string(expected) + " calls");
+  }
+  std::vector<XmlRpcResponse> results;
+  results.reserve(items->size());
+  for (const XmlRpcValue& item : *items) {
+    XmlRpcResponse result;
+    const XmlRpcValue* code = item.Member("faultCode");
+    const XmlRpcValue* text = item.Member("faultString");
+    const auto* wrapped = std::get_if<XmlRpcValue::Array>(&item.v);
+    if (code != nullptr) {
+      if (code->AsInt() == nullptr || text == nullptr ||
+          text->AsString() == nullptr) {
+        return Status::Error("a system.multicall fault without faultString");
+      }
+      result.is_fault = true;
+      result.fault = {*code->AsInt(), *text->AsString()};
+    } else if (wrapped != nullptr && wrapped->size() == 1) {
+      result.value = wrapped->front();
+    } else {
+      result.value = item;
+    }
+    results.push_back(std::move(result));
+  }
+  return results;
 }
 
 Result<XmlRpcResponse> DecodeXmlRpcResponse(const std::string& body) {

@@ -46,6 +46,20 @@ std::string EncodeXmlRpcCall(const std::string& method,
 
 Result<XmlRpcResponse> DecodeXmlRpcResponse(const std::string& body);
 
+// system.multicall: several calls in one request, answered in order.
+struct XmlRpcCall {
+  std::string method;
+  std::vector<XmlRpcParam> params;
+};
+std::string EncodeXmlRpcMulticall(const std::vector<XmlRpcCall>& calls);
+
+// The results of a system.multicall (its response's value), one per call:
+// a fault struct, or the value, which the XML-RPC convention wraps in an
+// array of one and supervisord sends bare. Errors unless there are
+// `expected` of them.
+Result<std::vector<XmlRpcResponse>> DecodeXmlRpcMulticall(
+    const XmlRpcValue& value, size_t expected);
+
 }  // namespace watchd
 
 #endif  // WATCHD_ACTIONS_XMLRPC_H_

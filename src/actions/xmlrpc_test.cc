@@ -69,6 +69,60 @@ TEST(XmlRpcTest, DecodesBooleanArrayAndNil) {
   ASSERT_TRUE(n.ok()) << n.status().message();
 }
 
+TEST(XmlRpcTest, EncodesAMulticall) {
+  std::string call = EncodeXmlRpcMulticall(
+      {{"supervisor.getProcessInfo", {std::string("web")}},
+       {"supervisor.getProcessInfo", {std::string("a&b")}}});
+  EXPECT_NE(call.find("<methodName>system.multicall</methodName>"),
+            std::string::npos);
+  const std::string one =
+      "<value><struct><member><name>methodName</name><value><string>"
+      "supervisor.getProcessInfo</string></value></member><member><name>"
+      "params</name><value><array><data><value><string>web</string></value>"
+      "</data></array></value></member></struct></value>";
+  EXPECT_NE(call.find(one), std::string::npos) << call;
+  EXPECT_NE(call.find("<string>a&amp;b</string>"), std::string::npos);
+}
+
+TEST(XmlRpcTest, DecodesMulticallResults) {
+  // supervisord's results are bare values; the convention wraps each in an
+  // array of one.
+  auto r = DecodeXmlRpcResponse(
+      "<methodResponse><params><param><value><array><data>"
+      "<value><struct><member><name>pid</name><value><int>7</int></value>"
+      "</member></struct></value>"
+      "<value><struct><member><name>faultCode</name><value><int>10</int>"
+      "</value></member><member><name>faultString</name><value><string>"
+      "BAD_NAME: x</string></value></member></struct></value>"
+      "<value><array><data><value><struct><member><name>pid</name><value>"
+      "<int>8</int></value></member></struct></value></data></array></value>"
+      "</data></array></value></param></params></methodResponse>");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto results = DecodeXmlRpcMulticall(r->value, 3);
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_FALSE((*results)[0].is_fault);
+  EXPECT_EQ(*(*results)[0].value.Member("pid")->AsInt(), 7);
+  EXPECT_TRUE((*results)[1].is_fault);
+  EXPECT_EQ((*results)[1].fault.code, 10);
+  EXPECT_EQ((*results)[1].fault.message, "BAD_NAME: x");
+  EXPECT_FALSE((*results)[2].is_fault);
+  EXPECT_EQ(*(*results)[2].value.Member("pid")->AsInt(), 8);
+
+  EXPECT_EQ(DecodeXmlRpcMulticall(r->value, 2).status().message(),
+            "system.multicall answered 3 results to 2 calls");
+  XmlRpcValue not_array;
+  not_array.v = std::string("x");
+  EXPECT_FALSE(DecodeXmlRpcMulticall(not_array, 1).ok());
+  XmlRpcValue bad_fault;
+  XmlRpcValue::Struct fault;
+  fault["faultCode"].v = std::string("ten");
+  XmlRpcValue item;
+  item.v = fault;
+  bad_fault.v = XmlRpcValue::Array{item};
+  EXPECT_FALSE(DecodeXmlRpcMulticall(bad_fault, 1).ok());
+}
+
 TEST(XmlRpcTest, GarbageIsAnErrorNotACrash) {
   for (const char* bad :
        {"", "garbage", "<html><body>502 Bad Gateway</body></html>",

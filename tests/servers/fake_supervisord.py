@@ -3,7 +3,7 @@
 
 Usage:
   fake_supervisord.py (--unix PATH | --port N) --mode MODE
-                      [--ready-file PATH] [--events PATH]
+                      [--ready-file PATH] [--events PATH] [--calls PATH]
 
 Modes, for every request:
   hang        reads the request, never answers (until the client leaves)
@@ -11,10 +11,17 @@ Modes, for every request:
   not-http    bytes that are not HTTP, then close
   huge        HTTP 200 with a 2 MiB body
   fault:CODE  an XML-RPC fault CODE with faultString "FAULT: app"
+  info:NAME=PID,...
+              supervisord's answers to getProcessInfo (alone or in a
+              system.multicall) for these programs: RUNNING with that pid,
+              STOPPED when it is 0; a BAD_NAME fault for any other name
 
 --ready-file is written once the socket listens. --events gets a line
 "request" when a request has been read and "closed" when its client closed
-the connection. Nothing is printed.
+the connection. --calls gets a line per request: the method, then for a
+system.multicall each call's method and parameters, space-separated
+("system.multicall supervisor.getProcessInfo web supervisor.getProcessInfo
+db"). Nothing is printed.
 """
 
 import argparse
@@ -22,8 +29,10 @@ import os
 import socket
 import socketserver
 import threading
+import xmlrpc.client
 
 EVENTS_LOCK = threading.Lock()
+BAD_NAME = 10
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -31,6 +40,45 @@ class Handler(socketserver.BaseRequestHandler):
         if self.server.events:
             with EVENTS_LOCK, open(self.server.events, "a") as f:
                 f.write(what + "\n")
+
+    def log_call(self, method, params):
+        if not self.server.calls:
+            return
+        words = [method]
+        if method == "system.multicall":
+            for call in params[0]:
+                words.append(call["methodName"])
+                words += [str(p) for p in call["params"]]
+        else:
+            words += [str(p) for p in params]
+        with EVENTS_LOCK, open(self.server.calls, "a") as f:
+            f.write(" ".join(words) + "\n")
+
+    def process_info(self, method, params):
+        """getProcessInfo's value, or a fault struct."""
+        name = params[0] if params else ""
+        if method != "supervisor.getProcessInfo" or \
+                name not in self.server.programs:
+            return {"faultCode": BAD_NAME, "faultString": "BAD_NAME: " + name}
+        pid = self.server.programs[name]
+        return {"name": name, "group": name, "pid": pid,
+                "statename": "RUNNING" if pid else "STOPPED",
+                "state": 20 if pid else 0, "spawnerr": "",
+                "description": "pid %d" % pid}
+
+    def answer_info(self, body):
+        params, method = xmlrpc.client.loads(body)
+        self.log_call(method, params)
+        if method == "system.multicall":
+            value = [self.process_info(c["methodName"], c["params"])
+                     for c in params[0]]
+        else:
+            value = self.process_info(method, params)
+            if "faultCode" in value:
+                self.reply(xmlrpc.client.dumps(xmlrpc.client.Fault(
+                    value["faultCode"], value["faultString"])).encode())
+                return
+        self.reply(xmlrpc.client.dumps((value,), methodresponse=True).encode())
 
     def read_request(self):
         data = b""
@@ -50,7 +98,7 @@ class Handler(socketserver.BaseRequestHandler):
             if not chunk:
                 return False
             body += chunk
-        return True
+        return body
 
     def reply(self, body, content_type=b"text/xml"):
         self.request.sendall(
@@ -59,11 +107,14 @@ class Handler(socketserver.BaseRequestHandler):
             b"\r\nConnection: close\r\n\r\n" + body)
 
     def handle(self):
-        if not self.read_request():
+        body = self.read_request()
+        if body is False:
             return
         self.event("request")
         mode = self.server.mode
-        if mode == "hang":
+        if mode.startswith("info:"):
+            self.answer_info(body)
+        elif mode == "hang":
             while self.request.recv(65536):
                 pass
             self.event("closed")
@@ -100,6 +151,7 @@ def main():
     parser.add_argument("--mode", required=True)
     parser.add_argument("--ready-file")
     parser.add_argument("--events")
+    parser.add_argument("--calls")
     args = parser.parse_args()
     if args.unix:
         server = UnixServer(args.unix, Handler)
@@ -107,6 +159,13 @@ def main():
         server = TcpServer(("127.0.0.1", args.port), Handler)
     server.mode = args.mode
     server.events = args.events
+    server.calls = args.calls
+    server.programs = {}
+    if args.mode.startswith("info:"):
+        for item in args.mode[len("info:"):].split(","):
+            if item:
+                name, _, pid = item.partition("=")
+                server.programs[name] = int(pid)
     if args.ready_file:
         tmp = args.ready_file + ".tmp"
         with open(tmp, "w") as f:

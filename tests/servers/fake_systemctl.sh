@@ -2,26 +2,44 @@
 # A stand-in for systemctl in watchd's tests (PID 1 is not systemd here).
 # Usage: fake_systemctl.sh LOG MODE SYSTEMCTL-ARGS...
 # Appends its systemctl arguments to LOG, one line per run, each argument in
-# brackets: "[restart][web.service]". MODE:
-#   ok       succeeds; `show` prints MainPID=4242 and ActiveState=active
+# brackets: "[restart][web.service]". `show` takes several units (after
+# "-p PROPERTY" options) and prints one block of properties per unit, in
+# order, separated by an empty line, as systemctl does. MODE:
+#   ok       succeeds; `show` prints LoadState=loaded, MainPID=4242 (N for a
+#            unit named pid-N or pid-N.service) and ActiveState=active
 #   stopped  succeeds; `show` prints MainPID=0 and ActiveState=inactive
 #   fail     prints systemctl-like errors and exits 5
 #   hang     writes its pid to LOG.pid, then sleeps (a child in its process
 #            group) until killed
 #   garbage  succeeds; `show` prints no MainPID
+# In modes ok and stopped, a unit whose name starts with "nosuch" is shown
+# as systemd shows a unit it has no file for: LoadState=not-found.
 log=$1
 mode=$2
 shift 2
 line=
 verb=
 unit=
+units=
+property=
 for arg in "$@"; do
   line="$line[$arg]"
+  if [ -n "$property" ]; then
+    property=
+    continue
+  fi
   case $arg in
+    -p) property=1 ;;
     -*) ;;
-    *) [ -z "$verb" ] && verb=$arg ;;
+    *)
+      if [ -z "$verb" ]; then
+        verb=$arg
+      else
+        unit=$arg
+        units="$units $arg"
+      fi
+      ;;
   esac
-  unit=$arg
 done
 printf '%s\n' "$line" >> "$log"
 case $mode in
@@ -37,11 +55,33 @@ case $mode in
     exit 0
     ;;
 esac
-if [ "$verb" = show ]; then
-  case $mode in
-    ok) printf 'ActiveState=active\nMainPID=4242\n' ;;
-    stopped) printf 'MainPID=0\nActiveState=inactive\n' ;;
-    garbage) printf 'hello\n' ;;
-  esac
+[ "$verb" = show ] || exit 0
+if [ "$mode" = garbage ]; then
+  printf 'hello\n'
+  exit 0
 fi
+first=1
+for u in $units; do
+  [ -n "$first" ] || printf '\n'
+  first=
+  case $u in
+    nosuch*)
+      printf 'MainPID=0\nActiveState=inactive\nLoadState=not-found\n'
+      continue
+      ;;
+  esac
+  case $mode in
+    ok)
+      pid=4242
+      case $u in
+        pid-*)
+          pid=${u#pid-}
+          pid=${pid%.service}
+          ;;
+      esac
+      printf 'ActiveState=active\nMainPID=%s\nLoadState=loaded\n' "$pid"
+      ;;
+    stopped) printf 'MainPID=0\nActiveState=inactive\nLoadState=loaded\n' ;;
+  esac
+done
 exit 0
