@@ -5,6 +5,8 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
+#include <optional>
 #include <random>
 
 #include "actions/supervisor.h"
@@ -54,6 +56,8 @@ Status Daemon::Init() {
   resolvers_ = std::make_unique<ResolverPool>(&loop_);
 
   s = BuildServices();
+  if (!s.ok()) return s;
+  s = CheckPrograms();
   if (!s.ok()) return s;
   size_t count = 0;
   double rate = 0;
@@ -132,6 +136,55 @@ Status Daemon::BuildServices() {
   // What is left of the parsed services is moved-from husks.
   config_.services = {};
   return Status::Ok();
+}
+
+Status Daemon::CheckPrograms() {
+  struct Ask {
+    const Service* service;
+    std::unique_ptr<SupervisorCall> call;
+    std::optional<StatusReply> reply;
+  };
+  std::vector<std::unique_ptr<Ask>> asks;
+  Duration limit = Duration::zero();
+  for (const auto& [name, config] : config_.supervisors) {
+    limit = std::max(limit, config.timeout);
+  }
+  for (const auto& service : services_) {
+    Supervisor* supervisor = service->supervisor();
+    if (supervisor == nullptr || !supervisor->reports_pid()) continue;
+    auto ask = std::make_unique<Ask>();
+    ask->service = service.get();
+    Ask* raw = ask.get();
+    ask->call = supervisor->GetStatusReply(
+        {service->name(), service->config().program, 0},
+        [raw](StatusReply reply) { raw->reply = std::move(reply); });
+    asks.push_back(std::move(ask));
+  }
+  const TimePoint deadline = loop_.Now() + limit;
+  auto answered = [&] {
+    return std::all_of(asks.begin(), asks.end(),
+                       [](const auto& a) { return a->reply.has_value(); });
+  };
+  while (!answered() && loop_.Now() < deadline) {
+    loop_.RunOnce(std::chrono::milliseconds(100));
+  }
+  std::string errors;
+  for (const auto& ask : asks) {
+    const ServiceConfig& c = ask->service->config();
+    if (!ask->reply) {
+      spdlog::warn("service {}: its supervisor did not answer at start",
+                   c.name);
+    } else if (ask->reply->unknown_program) {
+      errors += (errors.empty() ? "" : "\n") + c.location.file + ":" +
+                std::to_string(c.location.line) + ":" +
+                std::to_string(c.location.column) + ": service " + c.name +
+                ": " + ask->reply->status.status().message();
+    } else if (!ask->reply->status.ok()) {
+      spdlog::warn("service {}: cannot ask its supervisor at start: {}", c.name,
+                   ask->reply->status.status().message());
+    }
+  }
+  return errors.empty() ? Status::Ok() : Status::Error(errors);
 }
 
 void Daemon::NotifyWatchdog() {

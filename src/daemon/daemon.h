@@ -40,6 +40,10 @@ class Daemon {
   void OnSignal(int signo);
   void NotifyWatchdog();
   Status BuildServices();
+  // A program its supervisor does not know is a mistake in the
+  // configuration: refused at start, where the supervisor can be asked
+  // (waits up to the supervisors' timeout).
+  Status CheckPrograms();
 
   // After Init only its daemon settings are kept (see BuildServices).
   Config config_;

@@ -60,6 +60,10 @@ ProcessTracker::ProcessTracker(const ServiceConfig& config,
       task_([this] { RunTask(); }),
       status_done_([this] { OnStatusDone(); }) {
   if (config_.pidfile) pidfile_.emplace(table_);
+  // The boot time as watchd starts counts among those seen: a clock
+  // stepped forward before the first pidfile is judged must not make it
+  // look older than its process.
+  boot_wall_ns_ = table_->BootWallClockNs();
 }
 
 ProcessTracker::~ProcessTracker() { Stop(); }
@@ -102,11 +106,10 @@ void ProcessTracker::RunTask() {
   } else if (supervisor_ != nullptr && supervisor_->reports_pid()) {
     ProgramRef ref{config_.name, config_.program,
                    identity_ ? identity_->pid : 0};
-    status_call_ =
-        supervisor_->GetStatus(ref, [this](Result<ProgramStatus> status) {
-          status_result_ = std::move(status);
-          loop_->ScheduleAfter(&status_done_, Duration::zero());
-        });
+    status_call_ = supervisor_->GetStatusReply(ref, [this](StatusReply reply) {
+      status_result_ = std::move(reply);
+      loop_->ScheduleAfter(&status_done_, Duration::zero());
+    });
   } else {
     Conclude(FromPidfile());
   }
@@ -115,15 +118,19 @@ void ProcessTracker::RunTask() {
 void ProcessTracker::OnStatusDone() {
   status_call_.reset();
   if (!status_result_) return;
-  Result<ProgramStatus> status = std::move(*status_result_);
+  StatusReply reply = std::move(*status_result_);
   status_result_.reset();
-  Conclude(FromSupervisor(status));
+  Conclude(FromSupervisor(reply));
 }
 
-ProcessLookup ProcessTracker::FromSupervisor(
-    const Result<ProgramStatus>& status) {
+ProcessLookup ProcessTracker::FromSupervisor(const StatusReply& reply) {
+  const Result<ProgramStatus>& status = reply.status;
   if (!status.ok()) {
-    return Unknown("supervisor unreachable: " + status.status().message());
+    // A program the supervisor does not know is a mistake in the
+    // configuration, not a failure to ask: said as it is.
+    return Unknown(reply.unknown_program ? status.status().message()
+                                         : "supervisor unreachable: " +
+                                               status.status().message());
   }
   if (status->pid <= 0) {
     return Absent("supervisor reports " + config_.program + " " +

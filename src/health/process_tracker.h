@@ -73,7 +73,7 @@ class ProcessTracker : public ProcessSource {
   void Conclude(const ProcessLookup& look);
   ProcessLookup FromPidfile();
   ProcessLookup ReadPidfileOnce();
-  ProcessLookup FromSupervisor(const Result<ProgramStatus>& status);
+  ProcessLookup FromSupervisor(const StatusReply& reply);
   bool StartedAfter(const ProcStat& st, const FileStamp& written);
 
   const ServiceConfig& config_;
@@ -102,7 +102,7 @@ class ProcessTracker : public ProcessSource {
   // Supervisor callbacks only store their result and wake a timer: a call
   // object is never destroyed from inside its own callback (R3).
   std::unique_ptr<SupervisorCall> status_call_;
-  std::optional<Result<ProgramStatus>> status_result_;
+  std::optional<StatusReply> status_result_;
   Timer status_done_;
 };
 

@@ -498,7 +498,10 @@ void Service::ArmEscalation(const std::optional<ProcessIdentity>& process) {
                                           : " (" + sup.tracker.reason() + ")"));
     return;
   }
-  for (pid_t pid : table_->Descendants(process->pid)) {
+  // The tree is the recorded process's own: once it is gone, its pid (and
+  // the children under it) may be another process's.
+  for (pid_t pid : table_->IsAlive(*process) ? table_->Descendants(process->pid)
+                                             : std::vector<pid_t>()) {
     if (auto st = table_->Stat(pid); st.ok()) {
       sup.stopping_tree.push_back({pid, st->start_time});
     }
@@ -620,6 +623,10 @@ void Service::OnProbeDone(const Check& check, const ProbeResult& result,
   if (result.resident_memory_bytes) {
     observer_->OnResidentMemory(*this, *result.resident_memory_bytes);
   }
+  // A failing check's last outcome (failed or could not run: hung or
+  // unknown) and a dependency's last run (blocked) change without a state
+  // change, so judge again on each run while a check fails.
+  if (check.state() == CheckState::kFailing) Evaluate();
 }
 
 CheckObserver* Service::ReporterOf(const Check& check) const {

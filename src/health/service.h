@@ -93,6 +93,7 @@ class Service : public CheckObserver, public ProcessSource {
 
   const std::string& name() const { return config_.name; }
   const ServiceConfig& config() const { return config_; }
+  Supervisor* supervisor() const { return supervisor_; }
   ServiceState state() const { return state_; }
   // The state as the checks and the process make it, whether or not
   // watchd acts on the service (unmonitored hides it): what its

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -300,6 +301,26 @@ TEST(SupervisionScenarios, UntrustedPidfileNeverSteersRootsSignals) {
 }
 
 // --- supervisord ------------------------------------------------------------
+
+// A `program:` that supervisord does not know is a mistake in the
+// configuration: refused at start with its place, not retried forever.
+TEST(SupervisionScenarios, ProgramUnknownToSupervisordIsRefusedAtStart) {
+  const int port = FreePort();
+  Supervisord supervisord;
+  supervisord.AddProgram("web", WebApp(port));
+  ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
+  WatchdProcess watchd(Service("ghost", ProcessCheck("alive")),
+                       SupervisordSection(supervisord.url()));
+  // /metrics may answer for the moment the check takes: not asserted.
+  watchd.Start();
+  auto status = watchd.process().Wait(kDeadline);
+  ASSERT_TRUE(status.has_value()) << watchd.Log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << watchd.Log();
+  EXPECT_TRUE(HasLine(
+      watchd.Log(),
+      {watchd.config_path() + ":", ": service ghost: ", "no program 'ghost'"}))
+      << watchd.Log();
+}
 
 // supervisord respawns its program three times (autorestart): watchd
 // follows each new pid and restarts nothing itself.
