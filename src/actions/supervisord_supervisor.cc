@@ -128,7 +128,11 @@ std::string FaultReason(const XmlRpcFault& fault, const std::string& program) {
       case kFailed:
         return "supervisord failed on " + quoted + ": " + fault.message;
       case kAbnormalTermination:
-        return "supervisord: " + quoted + " exited while starting";
+        // Also what startProcess answers while the old process is stuck in
+        // STOPPING: it cannot spawn a second one.
+        return "supervisord could not start " + quoted +
+               ": it exited while starting, or its old process has not "
+               "stopped yet";
       case kSpawnError:
         return "supervisord could not spawn " + quoted + ": " + fault.message;
     }
