@@ -349,6 +349,43 @@ TEST(SupervisionScenarios, SupervisordRespawnsFollowedWithoutRestarts) {
   EXPECT_EQ(supervisord.Pid("web"), pid);
 }
 
+// systemd (through a stand-in systemctl whose MainPID the test sets)
+// replaces the unit's main process three times: each is followed, and no
+// restart is asked.
+TEST(SupervisionScenarios, SystemdMainPidReplacedThreeTimes) {
+  TempDir dir;
+  const std::string log = dir.File("systemctl.log");
+  auto app = std::make_unique<App>();
+  ASSERT_TRUE(WriteFile(log + ".mainpid", std::to_string(app->pid())));
+  WatchdProcess watchd(
+      "  app:\n    supervisor: sd\n    program: app.service\n"
+      "    start_grace: 1s\n    checks:\n" +
+          PidChecks(),
+      "supervisors:\n  sd:\n    type: systemd\n    systemctl: [/bin/sh, " +
+          SourcePath("tests/servers/fake_systemctl.sh") + ", " + log +
+          ", mainpid]\n    timeout: 5s\n");
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "app", "alive"));
+  for (int i = 0; i < 3; ++i) {
+    auto next = std::make_unique<App>();
+    const pid_t old = app->pid();
+    ASSERT_TRUE(WriteFile(log + ".mainpid", std::to_string(next->pid())));
+    app->Kill();
+    app = std::move(next);
+    EXPECT_TRUE(WaitForLine(
+        watchd, {"service app: new process pid " + std::to_string(app->pid()) +
+                 " (was " + std::to_string(old) + ")"}))
+        << watchd.Log();
+    EXPECT_TRUE(Settled(watchd, "app", "alive"));
+  }
+  EXPECT_TRUE(OnSchedule(watchd, "app", "memory"));
+  EXPECT_EQ(Restarts(watchd, "app"), 0) << watchd.Log();
+  const std::string calls = ReadFile(log);
+  EXPECT_EQ(calls.find("[restart]"), std::string::npos) << calls;
+  EXPECT_EQ(calls.find("[start]"), std::string::npos) << calls;
+  EXPECT_NE(calls.find("[show]"), std::string::npos) << calls;
+}
+
 // supervisord SIGSTOPped for twice its timeout under healthy process and
 // memory checks: watchd cannot tell, says so, and asks for nothing.
 TEST(SupervisionScenarios, StoppedSupervisordIsUnknownNotARestart) {

@@ -12,6 +12,8 @@
 #   hang     writes its pid to LOG.pid, then sleeps (a child in its process
 #            group) until killed
 #   garbage  succeeds; `show` prints no MainPID
+#   mainpid  succeeds; `show` prints the MainPID written in LOG.mainpid (0,
+#            inactive, while there is none): a test replaces the process
 # In modes ok and stopped, a unit whose name starts with "nosuch" is shown
 # as systemd shows a unit it has no file for: LoadState=not-found.
 log=$1
@@ -82,6 +84,14 @@ for u in $units; do
       printf 'ActiveState=active\nMainPID=%s\nLoadState=loaded\n' "$pid"
       ;;
     stopped) printf 'MainPID=0\nActiveState=inactive\nLoadState=loaded\n' ;;
+    mainpid)
+      pid=$(cat "$log.mainpid" 2>/dev/null)
+      if [ -n "$pid" ]; then
+        printf 'ActiveState=active\nMainPID=%s\nLoadState=loaded\n' "$pid"
+      else
+        printf 'MainPID=0\nActiveState=inactive\nLoadState=loaded\n'
+      fi
+      ;;
   esac
 done
 exit 0
