@@ -101,38 +101,43 @@ std::string PidChecks() {
 // of them inside the grace of the one before: each new pid is recorded,
 // with its grace, and watchd itself restarts nothing.
 TEST(SupervisionScenarios, PidfileProcessReplacedThreeTimes) {
-  TempDir dir;
-  const std::string pidfile = dir.File("app.pid");
-  const std::string record = dir.File("restarts");
-  auto app = std::make_unique<App>();
-  ASSERT_TRUE(WriteFile(pidfile, std::to_string(app->pid()) + "\n"));
-  WatchdProcess watchd(Service("app", PidChecks(), "10s", "2s",
-                               "    pidfile: " + pidfile + "\n"),
-                       RecordingSupervisor(record));
-  ASSERT_TRUE(watchd.Start()) << watchd.Log();
-  ASSERT_TRUE(Settled(watchd, "app", "alive"));
+  // With a command supervisor, and with none (a service only watched).
+  for (bool supervised : {true, false}) {
+    SCOPED_TRACE(supervised ? "command supervisor" : "no supervisor");
+    TempDir dir;
+    const std::string pidfile = dir.File("app.pid");
+    const std::string record = dir.File("restarts");
+    auto app = std::make_unique<App>();
+    ASSERT_TRUE(WriteFile(pidfile, std::to_string(app->pid()) + "\n"));
+    std::string service = Service("app", PidChecks(), "10s", "2s",
+                                  "    pidfile: " + pidfile + "\n");
+    if (!supervised) {
+      const std::string line = "    supervisor: main\n";
+      service.erase(service.find(line), line.size());
+    }
+    WatchdProcess watchd(service,
+                         supervised ? RecordingSupervisor(record) : "");
+    ASSERT_TRUE(watchd.Start()) << watchd.Log();
+    ASSERT_TRUE(Settled(watchd, "app", "alive"));
 
-  for (int i = 0; i < 3; ++i) {
-    auto next = std::make_unique<App>();
-    const pid_t old = app->pid();
-    app->Kill();
-    ASSERT_TRUE(WriteFile(pidfile, std::to_string(next->pid()) + "\n"));
-    app = std::move(next);
-    EXPECT_TRUE(WaitForLine(
-        watchd, {"service app: new process pid " + std::to_string(app->pid())}))
-        << watchd.Log();
-    EXPECT_TRUE(HasLine(watchd.Log(), {"(was " + std::to_string(old) + ")"}) ||
-                HasLine(watchd.Log(), {"is not running"}))
-        << watchd.Log();
-    // Inside the grace of the first replacement, once more.
-    if (i == 1) continue;
-    EXPECT_TRUE(Settled(watchd, "app", "alive"));
+    for (int i = 0; i < 3; ++i) {
+      auto next = std::make_unique<App>();
+      app->Kill();
+      ASSERT_TRUE(WriteFile(pidfile, std::to_string(next->pid()) + "\n"));
+      app = std::move(next);
+      EXPECT_TRUE(WaitForLine(watchd, {"service app: new process pid " +
+                                       std::to_string(app->pid())}))
+          << watchd.Log();
+      // The second comes inside the grace of the first.
+      if (i == 0) continue;
+      EXPECT_TRUE(Settled(watchd, "app", "alive"));
+    }
+    EXPECT_TRUE(OnSchedule(watchd, "app", "memory"));
+    EXPECT_EQ(Restarts(watchd, "app"), 0) << watchd.Log();
+    EXPECT_EQ(ReadFile(record), "") << "the service's own supervisor acted";
+    EXPECT_TRUE(watchd.process().running());
+    EXPECT_TRUE(app->Untouched());
   }
-  EXPECT_TRUE(OnSchedule(watchd, "app", "memory"));
-  EXPECT_EQ(Restarts(watchd, "app"), 0) << watchd.Log();
-  EXPECT_EQ(ReadFile(record), "") << "the service's own supervisor acted";
-  EXPECT_TRUE(watchd.process().running());
-  EXPECT_TRUE(app->Untouched());
 }
 
 // The init script replaces the process while watchd's own restart is in
