@@ -80,8 +80,14 @@ struct Service::Supervision : ProcessTracker::Listener {
   Timer grace_timer;
   Timer retry_timer;
   TimePoint grace_until{};
+  // When the current restart call began, in clock ticks since boot (the
+  // unit of a process's start time).
+  uint64_t restart_began_ticks = 0;
   bool restart_in_flight = false;
   bool limit_alerted = false;
+  bool lost = false;  // a look found no process since the last one found
+  // A new process was seen while the restart call ran.
+  bool replaced_in_restart = false;
   bool confirming = false;  // the look before acting is running
 };
 
@@ -175,13 +181,21 @@ void Service::OnLook(const ProcessLookup& look, Presence before,
       previous == look.found.identity) {
     return;
   }
+  if (look.presence == Presence::kAbsent) sup_->lost = true;
   if (look.presence == Presence::kFound && previous != look.found.identity) {
-    const bool replaced = previous.has_value() || before == Presence::kAbsent;
+    // A process seen gone since the last one found (whatever looks came
+    // between) is a new one too.
+    const bool replaced =
+        previous.has_value() || before == Presence::kAbsent || sup_->lost;
+    sup_->lost = false;
     // A process that came back on its own (the supervisor respawned it)
     // gets its grace like one watchd restarted. This runs in the tracker's
     // task, never inside a check's run, so resetting the checks cancels
     // nothing that is on the stack (R4).
-    if (replaced && started_ && !sup_->restart_in_flight) {
+    if (replaced && started_ && sup_->restart_in_flight) {
+      // Not the restart's own work necessarily: FinishRestart decides.
+      sup_->replaced_in_restart = true;
+    } else if (replaced && started_) {
       observer_->OnNotice(
           *this,
           "new process pid " + std::to_string(look.found.identity.pid) +
@@ -275,15 +289,25 @@ ServiceState Service::ComputeHealth(std::string* reason) const {
   for (const auto& c : checks_) {
     if (c->state() != CheckState::kFailing) continue;
     if (!failing_check) failing_check = c.get();
-    if (c->on_failure() != OnFailure::kRestart) continue;
-    const bool unsure =
-        c->last_result() && c->last_result()->outcome == ProbeOutcome::kError;
-    if (unsure && !unsure_check) unsure_check = c.get();
-    if (!unsure && !restart_check) restart_check = c.get();
+    if (c->on_failure() != OnFailure::kRestart || !c->last_result()) continue;
+    // A check on its way back (its last run passed, more are needed to
+    // pass) is failing, but no reason to restart.
+    const ProbeOutcome last = c->last_result()->outcome;
+    if (last == ProbeOutcome::kError && !unsure_check) unsure_check = c.get();
+    if ((last == ProbeOutcome::kFailure || last == ProbeOutcome::kTimeout) &&
+        !restart_check) {
+      restart_check = c.get();
+    }
   }
   auto last = [](const Check* c) {
     return c->last_result() ? c->last_result()->reason : std::string();
   };
+  if (restart_check && tracker && !tracker->looked()) {
+    *reason = "check " + restart_check->name() +
+              " failing: " + last(restart_check) +
+              "; the process is not looked up yet";
+    return ServiceState::kUnknown;
+  }
   if (restart_check) {
     std::string dep;
     if (BlockingDependency(&dep)) {
@@ -465,6 +489,10 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
   // Only a process the last look found (and trusted) is named or signalled.
   const std::optional<ProcessIdentity> current = process();
   sup.restart_in_flight = true;
+  sup.replaced_in_restart = false;
+  sup.restart_began_ticks = static_cast<uint64_t>(
+      (table_->WallClockNs() - table_->BootWallClockNs()) /
+      (1000000000 / std::max<int64_t>(table_->TicksPerSecond(), 1)));
   sup.restart_detail = (start_only ? "starting: " : "restarting: ") + detail;
   // A retry while the stop of the same process is still being waited out
   // keeps that stop's deadline and tree (retries must not push it back),
@@ -544,9 +572,14 @@ void Service::OnRestartDone() {
   // A call that failed (a timeout, most often) may still have done its
   // work: a new process means it did, and it counts as a restart.
   const std::optional<ProcessIdentity> old = sup.stopping;
-  sup.tracker.Lookup([this, status, old](const ProcessLookup& look) {
+  const uint64_t began = sup.restart_began_ticks;
+  sup.tracker.Lookup([this, status, old, began](const ProcessLookup& look) {
+    // Only a process that started after the call began is its work (a
+    // clock tick later: within the same tick the two cannot be told apart,
+    // and a failed call is not to be counted done on a guess).
     const bool replaced = look.presence == Presence::kFound &&
-                          (!old || look.found.identity != *old);
+                          (!old || look.found.identity != *old) &&
+                          look.found.identity.start_time > began;
     if (replaced) {
       observer_->OnNotice(*this, "the supervisor's call failed (" +
                                      status.message() + ") but pid " +
@@ -567,6 +600,12 @@ void Service::FinishRestart(const Status& status, bool done) {
     sup.tracker.Forget();
     BeginGrace();
     sup.tracker.Refresh();
+  } else if (sup.replaced_in_restart && sup.tracker.identity()) {
+    // The call failed, but the supervisor replaced the process meanwhile
+    // by itself: that process gets its grace like any new one.
+    observer_->OnNotice(*this, "new process pid " +
+                                   std::to_string(sup.tracker.identity()->pid));
+    BeginGrace();
   }
   Evaluate();
 }

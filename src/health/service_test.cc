@@ -531,7 +531,7 @@ TEST_F(ServiceTest, UnreachableOrHangingSupervisorIsUnknownNotHung) {
 // supervisord's startsecs above the supervisor timeout: the call times out
 // although the restart happens. It counts, so restart_limit trips.
 TEST_F(ServiceTest, TimedOutRestartThatHappenedIsCounted) {
-  Child first, second;
+  Child first;
   FakeSupervisor sup;
   sup.pid = first.pid();
   Events events;
@@ -542,6 +542,10 @@ TEST_F(ServiceTest, TimedOutRestartThatHappenedIsCounted) {
   svc->Start();
   Advance(seconds(2), {&sup});
   ASSERT_EQ(sup.restarts.size(), 1u);
+  // Started by the call that then timed out: one clock tick later at least.
+  clock_.Advance(milliseconds(20));
+  usleep(20000);
+  Child second;
   sup.pid = second.pid();
   sup.Finish(Status::Error("timed out after 2s"));
   Advance(milliseconds(200), {&sup});
