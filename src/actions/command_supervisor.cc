@@ -83,12 +83,12 @@ class CommandSupervisor final : public Supervisor {
     return Run("start command", start_, program, std::move(done));
   }
 
-  std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef&,
-                                            StatusDone done) override {
+  std::unique_ptr<SupervisorCall> GetStatusReply(
+      const ProgramRef&, StatusReplyDone done) override {
     return CompleteLater(loop_, [done = std::move(done)] {
-      done(Status::Error(
+      done(StatusReply{Status::Error(
           "the command supervisor cannot report pids; give the service a "
-          "pidfile"));
+          "pidfile")});
     });
   }
 

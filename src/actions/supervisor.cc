@@ -29,12 +29,11 @@ Result<std::unique_ptr<Supervisor>> Make(const SupervisorConfig& config,
 
 }  // namespace
 
-std::unique_ptr<SupervisorCall> Supervisor::GetStatusReply(
-    const ProgramRef& program, StatusReplyDone done) {
-  return GetStatus(program,
-                   [done = std::move(done)](Result<ProgramStatus> status) {
-                     done(StatusReply{std::move(status)});
-                   });
+std::unique_ptr<SupervisorCall> Supervisor::GetStatus(const ProgramRef& program,
+                                                      StatusDone done) {
+  return GetStatusReply(program, [done = std::move(done)](StatusReply reply) {
+    done(std::move(reply.status));
+  });
 }
 
 Result<std::unique_ptr<Supervisor>> MakeSupervisor(

@@ -61,15 +61,15 @@ class Supervisor {
                                                   Done done) = 0;
   virtual std::unique_ptr<SupervisorCall> Start(const ProgramRef& program,
                                                 Done done) = 0;
-  // Where the supervisor cannot report pids (command), an error saying so.
-  // supervisord and systemd answer the GetStatus calls made close together
-  // with one request (actions/status_batcher.h).
-  virtual std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef& program,
-                                                    StatusDone done) = 0;
-  // GetStatus, telling an unknown program apart; the same contract. The
-  // default, for supervisors that cannot tell, never sets unknown_program.
+  // The program's pid and state, telling a program the supervisor does not
+  // know from a failure to ask. Where the supervisor cannot report pids
+  // (command), an error saying so. supervisord and systemd answer the calls
+  // made close together with one request (actions/status_batcher.h).
   virtual std::unique_ptr<SupervisorCall> GetStatusReply(
-      const ProgramRef& program, StatusReplyDone done);
+      const ProgramRef& program, StatusReplyDone done) = 0;
+  // GetStatusReply's status alone.
+  std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef& program,
+                                            StatusDone done);
   // Whether GetStatus can work at all (else services need a pidfile).
   virtual bool reports_pid() const = 0;
 };

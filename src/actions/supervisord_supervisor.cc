@@ -516,14 +516,6 @@ class SupervisordSupervisor final : public Supervisor {
     return Act(false, program, std::move(done));
   }
 
-  std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef& program,
-                                            StatusDone done) override {
-    return batcher_->Add(program.program,
-                         [done = std::move(done)](StatusReply reply) {
-                           done(std::move(reply.status));
-                         });
-  }
-
   std::unique_ptr<SupervisorCall> GetStatusReply(
       const ProgramRef& program, StatusReplyDone done) override {
     return batcher_->Add(program.program, std::move(done));

@@ -137,14 +137,6 @@ class SystemdSupervisor final : public Supervisor {
     return Act("start", program.program, std::move(done));
   }
 
-  std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef& program,
-                                            StatusDone done) override {
-    return batcher_->Add(program.program,
-                         [done = std::move(done)](StatusReply reply) {
-                           done(std::move(reply.status));
-                         });
-  }
-
   std::unique_ptr<SupervisorCall> GetStatusReply(
       const ProgramRef& program, StatusReplyDone done) override {
     return batcher_->Add(program.program, std::move(done));

@@ -599,8 +599,6 @@ class ModelSupervisor : public Supervisor {
                                           Done done) override;
   std::unique_ptr<SupervisorCall> Start(const ProgramRef& p,
                                         Done done) override;
-  std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef& p,
-                                            StatusDone done) override;
   std::unique_ptr<SupervisorCall> GetStatusReply(const ProgramRef& p,
                                                  StatusReplyDone done) override;
   bool reports_pid() const override { return reports_pid_; }
@@ -901,10 +899,6 @@ std::unique_ptr<SupervisorCall> ModelSupervisor::GetStatusReply(
     const ProgramRef& p, StatusReplyDone done) {
   return h_->NewCall(svc_, Harness::kStatusCall, p, nullptr, nullptr,
                      std::move(done));
-}
-std::unique_ptr<SupervisorCall> ModelSupervisor::GetStatus(const ProgramRef& p,
-                                                           StatusDone done) {
-  return h_->NewCall(svc_, Harness::kStatusCall, p, nullptr, std::move(done));
 }
 
 Status TableView::Signal(const ProcessIdentity& process, int signo) {

@@ -62,8 +62,8 @@ class FakeSupervisor : public Supervisor {
     pending.push_back(std::move(done));
     return Track();
   }
-  std::unique_ptr<SupervisorCall> GetStatus(const ProgramRef&,
-                                            StatusDone done) override {
+  std::unique_ptr<SupervisorCall> GetStatusReply(
+      const ProgramRef&, StatusReplyDone done) override {
     status_queue.push_back(std::move(done));
     return Track();
   }
@@ -76,9 +76,9 @@ class FakeSupervisor : public Supervisor {
       auto cb = std::move(status_queue.front());
       status_queue.pop_front();
       if (status_error.empty()) {
-        cb(ProgramStatus{pid, pid > 0 ? "RUNNING" : "STOPPED"});
+        cb(StatusReply{ProgramStatus{pid, pid > 0 ? "RUNNING" : "STOPPED"}});
       } else {
-        cb(Status::Error(status_error));
+        cb(StatusReply{Status::Error(status_error)});
       }
     }
   }
@@ -94,7 +94,7 @@ class FakeSupervisor : public Supervisor {
   bool hang = false;
   std::vector<ProgramRef> restarts, starts;
   std::deque<Done> pending;
-  std::deque<StatusDone> status_queue;
+  std::deque<StatusReplyDone> status_queue;
   int live_calls = 0;
 
  private:
