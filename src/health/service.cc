@@ -574,12 +574,12 @@ void Service::OnRestartDone() {
   const std::optional<ProcessIdentity> old = sup.stopping;
   const uint64_t began = sup.restart_began_ticks;
   sup.tracker.Lookup([this, status, old, began](const ProcessLookup& look) {
-    // Only a process that started after the call began is its work (a
-    // clock tick later: within the same tick the two cannot be told apart,
-    // and a failed call is not to be counted done on a guess).
+    // Only a process that started since the call began is its work. Start
+    // times count clock ticks (10 ms), and supervisord often spawns the
+    // new process within the tick the call began in: that tick counts.
     const bool replaced = look.presence == Presence::kFound &&
                           (!old || look.found.identity != *old) &&
-                          look.found.identity.start_time > began;
+                          look.found.identity.start_time >= began;
     if (replaced) {
       observer_->OnNotice(*this, "the supervisor's call failed (" +
                                      status.message() + ") but pid " +

@@ -99,6 +99,11 @@ int64_t EnvInt(const char* name, int64_t fallback) {
 // too; WATCHD_MODEL_TOLERATE=kind,kind adds to them (to look past a new
 // bug for others). Remove an entry once its bug is fixed.
 const char* const kKnownIssues[] = {
+    // A process the supervisor started by itself within the clock tick
+    // (10 ms) in which a restart call began, which then failed, counts as
+    // that call's work: start times cannot tell them apart, and a real
+    // restart's new process is often spawned within that very tick.
+    "restart-counted-but-not-done/stale-record",
     // A trusted pidfile rewritten, while a failed call is looked into, to
     // name another process that started after the call is believed: watchd
     // cannot tell it from the call's work (docs/supervision.md: the trust

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,6 +121,11 @@ bool WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   return static_cast<bool>(out);
+}
+
+bool ReplaceFile(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  return WriteFile(tmp, content) && rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 std::string ReadFile(const std::string& path) {

@@ -55,6 +55,9 @@ class TempDir {
 };
 
 bool WriteFile(const std::string& path, const std::string& content);
+// Writes a sibling file and renames it over `path`: a reader sees the old
+// content or the new, never an empty or partial file.
+bool ReplaceFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
 
 // Starts one of tests/servers/*.py (`script`, relative to the source tree)
