@@ -5,10 +5,12 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config
       libcurl4-openssl-dev libc-ares-dev libyaml-cpp-dev libspdlog-dev
-      libsystemd-dev)
+      libsystemd-dev nlohmann-json3-dev)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(libgtest-dev libbenchmark-dev python3 openssl supervisor
-         nginx-light dnsmasq-base prometheus clang-format)
+         nginx-light dnsmasq-base prometheus clang-format
+         python3-aiosmtpd  # the SMTP server mail notifications are tested on
+         systemd)  # systemd-analyze verifies the unit; PID 1 is not touched
 fi
 
 missing=()

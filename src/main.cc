@@ -1,7 +1,6 @@
 // watchd: the daemon's command line.
 #include <getopt.h>
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <stdio.h>
 
@@ -10,7 +9,7 @@
 #include "config/loader.h"
 #include "core/version.h"
 #include "daemon/daemon.h"
-#include "daemon/preflight.h"
+#include "daemon/log_setup.h"
 
 namespace {
 
@@ -24,22 +23,6 @@ constexpr char kUsage[] =
     "                      1 invalid (every error as FILE:LINE:COL: message)\n"
     "  -V, --version       print the version and exit\n"
     "  -h, --help          this text\n";
-
-spdlog::level::level_enum ToSpdlog(watchd::LogLevel level) {
-  switch (level) {
-    case watchd::LogLevel::kTrace:
-      return spdlog::level::trace;
-    case watchd::LogLevel::kDebug:
-      return spdlog::level::debug;
-    case watchd::LogLevel::kInfo:
-      return spdlog::level::info;
-    case watchd::LogLevel::kWarn:
-      return spdlog::level::warn;
-    case watchd::LogLevel::kError:
-      return spdlog::level::err;
-  }
-  return spdlog::level::info;
-}
 
 }  // namespace
 
@@ -80,7 +63,6 @@ int main(int argc, char** argv) {
   }
 
   watchd::LoadResult loaded = watchd::LoadConfig(config_path);
-  if (loaded.ok()) loaded.errors = watchd::Preflight(loaded.config);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) {
       fprintf(stderr, "%s\n", e.ToString().c_str());
@@ -97,11 +79,14 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Logs go to stderr: the supervisor (journald, supervisord) keeps them.
-  auto logger = spdlog::stderr_color_mt("watchd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(ToSpdlog(loaded.config.daemon.log_level));
+  // To stderr, which the supervisor (journald, supervisord) keeps, unless
+  // the config names a file.
+  const std::string log_file = loaded.config.daemon.log_file;
+  watchd::Status logging = watchd::SetUpLogging(loaded.config.daemon);
+  if (!logging.ok()) {
+    fprintf(stderr, "watchd: %s\n", logging.message().c_str());
+    return 1;
+  }
   // Peers that hang up must not kill the daemon; writes report EPIPE.
   signal(SIGPIPE, SIG_IGN);
 
@@ -109,6 +94,10 @@ int main(int argc, char** argv) {
   watchd::Status status = daemon.Init();
   if (!status.ok()) {
     spdlog::error("cannot start: {}", status.message());
+    // Whoever started watchd reads stderr, not the log file.
+    if (!log_file.empty()) {
+      fprintf(stderr, "watchd: cannot start: %s\n", status.message().c_str());
+    }
     return 1;
   }
   return daemon.Run();

@@ -9,4 +9,8 @@ const char* ProbeKindName(const ProbeConfig& probe) {
   return kProbeKinds[probe.index()].data();
 }
 
+const char* NotifyEventName(NotifyEvent event) {
+  return kNotifyEventNames[static_cast<size_t>(event)].data();
+}
+
 }  // namespace watchd

@@ -4,9 +4,11 @@
 #define WATCHD_CONFIG_CONFIG_H_
 
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -59,7 +61,8 @@ struct MemoryProbeConfig {
 };
 
 struct ExecProbeConfig {
-  std::vector<std::string> argv;  // argv[0] is a path or a name on PATH
+  std::vector<std::string> argv;       // argv[0] is a path or a name on PATH
+  SourceLocation argv0_location = {};  // where argv[0] is written
 };
 
 using ProbeConfig =
@@ -112,6 +115,8 @@ struct ServiceConfig {
   RestartBackoff restart_backoff;
   Duration stop_timeout = std::chrono::seconds(10);
   std::vector<CheckConfig> checks;  // in file order
+  // Notify targets (keys of NotifyConfig::targets); nullopt: every target.
+  std::optional<std::vector<std::string>> notify;
   SourceLocation location;
 };
 
@@ -128,19 +133,132 @@ struct SupervisorConfig {
   std::vector<std::string> systemctl = {"systemctl"};
   Duration timeout = std::chrono::seconds(30);
   SourceLocation location;
+  // Where argv[0] of restart, start and systemctl is written; the default
+  // systemctl is placed at the `type` value that implies it.
+  SourceLocation restart_location;
+  SourceLocation start_location;
+  SourceLocation systemctl_location;
+};
+
+// --- notifications --------------------------------------------------------
+
+// What a notification reports (docs/notifications.md).
+enum class NotifyEvent : uint8_t {
+  kHung,
+  kDead,
+  kFailing,
+  kBlocked,
+  kRestartStarted,
+  kRestartSucceeded,
+  kRestartFailed,
+  kEscalated,
+  kLimitReached,
+  kRecovered,
+  kReloadFailed,
+  kStarted,
+  kStopping,
+};
+inline constexpr std::string_view kNotifyEventNames[] = {"hung",
+                                                         "dead",
+                                                         "failing",
+                                                         "blocked",
+                                                         "restart_started",
+                                                         "restart_succeeded",
+                                                         "restart_failed",
+                                                         "escalated",
+                                                         "limit_reached",
+                                                         "recovered",
+                                                         "reload_failed",
+                                                         "started",
+                                                         "stopping"};
+// "hung", "restart_started", ...
+const char* NotifyEventName(NotifyEvent event);
+// A set of events: bit 1 << event.
+using NotifyEventSet = uint32_t;
+inline constexpr NotifyEventSet kAllNotifyEvents =
+    (1u << std::size(kNotifyEventNames)) - 1;
+
+// The fields of a notification, as {name} placeholders in templates.
+inline constexpr std::string_view kNotifyFields[] = {
+    "event",  "service", "state", "previous_state",
+    "reason", "check",   "time",  "host"};
+
+struct WebhookTargetConfig {
+  std::string url;  // http:// or https://
+  std::vector<std::pair<std::string, std::string>> headers;
+  Duration timeout = std::chrono::seconds(10);
+  bool tls_verify = true;
+};
+
+struct MailTargetConfig {
+  std::string url;  // smtp://host[:port] or smtps://host[:port]
+  std::string from;
+  std::vector<std::string> to;
+  bool starttls = false;  // smtp:// only: require STARTTLS
+  std::optional<std::string> username;
+  std::optional<std::string> password_file;           // read at start
+  std::string subject = "watchd: {service} {event}";  // a template
+  std::string body =
+      "Service: {service}\nEvent:   {event}\nState:   {state} (was "
+      "{previous_state})\nReason:  {reason}\nCheck:   {check}\nDate:    "
+      "{time}\nHost:    {host}\n";
+  Duration timeout = std::chrono::seconds(30);
+  bool tls_verify = true;
+};
+
+struct CommandTargetConfig {
+  // Templates: {event}, {service}, ... replace whole arguments.
+  std::vector<std::string> argv;
+  Duration timeout = std::chrono::seconds(30);
+  SourceLocation argv0_location;
+};
+
+using NotifyTargetKind =
+    std::variant<WebhookTargetConfig, MailTargetConfig, CommandTargetConfig>;
+
+struct NotifyTargetConfig {
+  std::string name;
+  NotifyTargetKind kind;
+  NotifyEventSet events = kAllNotifyEvents;
+  std::vector<std::string> services;  // glob patterns; empty: every service
+  SourceLocation location;
+};
+
+// Retries of one delivery: `attempts` in all, the delay doubling from
+// `initial`, none starting later than `within` after the first.
+struct NotifyRetry {
+  int attempts = 5;
+  Duration initial = std::chrono::seconds(2);
+  Duration within = std::chrono::minutes(10);
+};
+
+struct NotifyConfig {
+  std::map<std::string, NotifyTargetConfig> targets;
+  // Repeat a service's hung/dead/failing/blocked event this often while it
+  // lasts; 0: never.
+  Duration reminder = Duration::zero();
+  // Per target, events within this of the last message go out together as
+  // one digest; 0: each loop pass's events together.
+  Duration coalesce = std::chrono::seconds(10);
+  size_t queue_max = 1000;  // events waiting per target; the oldest drop
+  NotifyRetry retry;
 };
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 
 struct DaemonConfig {
-  std::string control_socket = "/run/watchd/control.sock";
+  std::string control_socket = "/run/watchd/control.sock";  // "" = off
+  // The socket's group: its members may read status (0660, SPEC.md).
+  std::optional<std::string> control_group;
   std::string state_file = "/var/lib/watchd/state.json";
   std::string metrics_listen = "127.0.0.1:9109";  // "" = off
   LogLevel log_level = LogLevel::kInfo;
+  std::string log_file;  // "" = stderr
 };
 
 struct Config {
   DaemonConfig daemon;
+  NotifyConfig notify;
   std::map<std::string, SupervisorConfig> supervisors;
   std::vector<ServiceConfig> services;  // in file order, names unique
   std::vector<std::string> files;       // every file read, main one first

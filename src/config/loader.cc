@@ -7,12 +7,14 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "config/commands.h"
 #include "config/daemon_parser.h"
 #include "config/defaults.h"
 #include "config/diagnostics.h"
 #include "config/file_reader.h"
 #include "config/include_glob.h"
 #include "config/node_reader.h"
+#include "config/notify_parser.h"
 #include "config/service_parser.h"
 #include "config/supervisor_parser.h"
 #include "config/validate.h"
@@ -31,10 +33,11 @@ enum TopKey {
   kDefaults,
   kSupervisors,
   kServices,
+  kNotify,
   kTopKeyCount
 };
 constexpr std::array<std::string_view, kTopKeyCount> kTopKeys = {
-    "daemon", "include", "defaults", "supervisors", "services"};
+    "daemon", "include", "defaults", "supervisors", "services", "notify"};
 
 std::string Where(const SourceLocation& loc) {
   return loc.file + ":" + std::to_string(loc.line) + ":" +
@@ -59,9 +62,12 @@ struct Include {
 
 class Loader {
  public:
+  explicit Loader(const LoadOptions& options) : options_(options) {}
+
   LoadResult Load(const std::string& path, const std::string* text) {
     LoadFile(path, text, nullptr);
-    ValidateReferences(config_, refs_, &diag_);
+    ValidateReferences(config_, refs_, notify_refs_, &diag_);
+    if (options_.check_commands) CheckCommands(config_, &diag_);
     LoadResult result;
     result.errors = diag_.Take(config_.files);
     result.config = std::move(config_);
@@ -142,12 +148,13 @@ class Loader {
     if (!reader.IsMap(root) && !reader.IsNull(root)) {
       reader.Error(root,
                    "expected a map of daemon, include, defaults, "
-                   "supervisors and services");
+                   "supervisors, services and notify");
       return;
     }
     std::array<std::optional<uint32_t>, kTopKeyCount> sections;
     reader.ForEachField(root, kTopKeys, [&](const NodeReader::Field& f) {
-      if (!main_file && (f.index == kDaemon || f.index == kDefaults)) {
+      if (!main_file &&
+          (f.index == kDaemon || f.index == kDefaults || f.index == kNotify)) {
         reader.Error(f.key_node, "'" + std::string(f.key) +
                                      "' is only allowed in the main file");
         return;
@@ -162,6 +169,9 @@ class Loader {
     if (sections[kSupervisors])
       ReadSupervisors(reader, *sections[kSupervisors]);
     if (sections[kServices]) ReadServices(reader, *sections[kServices]);
+    if (sections[kNotify]) {
+      ParseNotify(reader, *sections[kNotify], &config_.notify, &notify_refs_);
+    }
     if (sections[kInclude]) ReadIncludes(reader, *sections[kInclude], includes);
   }
 
@@ -223,10 +233,12 @@ class Loader {
     std::string path;
   };
 
+  const LoadOptions options_;
   Diagnostics diag_;
   Config config_;
   ConfigDefaults defaults_;
   std::vector<ServiceRefs> refs_;  // parallel to config_.services
+  NotifyRefs notify_refs_;
   std::unordered_map<std::string, size_t> service_index_;
   std::vector<OpenFile> stack_;  // the files whose includes are being read
   std::unordered_set<std::string> loaded_;
@@ -234,13 +246,14 @@ class Loader {
 
 }  // namespace
 
-LoadResult LoadConfig(const std::string& path) {
-  return Loader().Load(path, nullptr);
+LoadResult LoadConfig(const std::string& path, const LoadOptions& options) {
+  return Loader(options).Load(path, nullptr);
 }
 
 LoadResult LoadConfigFromString(const std::string& text,
-                                const std::string& file_name) {
-  return Loader().Load(file_name, &text);
+                                const std::string& file_name,
+                                const LoadOptions& options) {
+  return Loader(options).Load(file_name, &text);
 }
 
 }  // namespace watchd

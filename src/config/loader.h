@@ -23,14 +23,22 @@ struct LoadResult {
   bool ok() const { return errors.empty(); }
 };
 
+struct LoadOptions {
+  // Whether argv[0] of every command must be runnable here (an executable
+  // file, or a name found on PATH): what the daemon and --check-config
+  // need. Tests of what a file says, whatever the machine, turn it off.
+  bool check_commands = true;
+};
+
 // Never throws and never crashes on hostile input (huge files, deep nesting,
 // alias bombs): such input is an error.
-LoadResult LoadConfig(const std::string& path);
+LoadResult LoadConfig(const std::string& path, const LoadOptions& options = {});
 
 // As LoadConfig, from text named `file_name` in errors; includes resolve
 // relative to the directory of file_name.
 LoadResult LoadConfigFromString(const std::string& text,
-                                const std::string& file_name);
+                                const std::string& file_name,
+                                const LoadOptions& options = {});
 
 }  // namespace watchd
 

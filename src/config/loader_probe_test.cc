@@ -17,8 +17,12 @@ using testing::AllErrors;
 using testing::HasError;
 using testing::Pos;
 
+// What a file says, whatever this machine has installed: its commands are
+// checked in loader_command_test.cc.
+constexpr LoadOptions kFileOnly{.check_commands = false};
+
 LoadResult Load(const std::string& text) {
-  return LoadConfigFromString(text, "w.yaml");
+  return LoadConfigFromString(text, "w.yaml", kFileOnly);
 }
 
 // The only check of the only service of `text`, which must be valid.
@@ -108,7 +112,7 @@ TEST(LoaderProbeTest, SpecExampleWithItsInclude) {
       "    checks:\n"
       "      ping: {tcp: {host: 127.0.0.1, port: 6379, send: \"PING\\r\\n\", "
       "expect: \"^\\\\+PONG\"}}\n"));
-  LoadResult r = LoadConfig(dir.File("watchd.yaml"));
+  LoadResult r = LoadConfig(dir.File("watchd.yaml"), kFileOnly);
   ASSERT_TRUE(r.ok()) << AllErrors(r);
   const Config& c = r.config;
   EXPECT_EQ(c.files,
@@ -189,7 +193,8 @@ TEST(LoaderProbeTest, SpecExampleWithItsInclude) {
 
 TEST(LoaderProbeTest, SpecExampleAloneMissesOnlyRedis) {
   std::string text = kSpecExample;
-  LoadResult r = LoadConfigFromString(text, "/nonexistent-dir/watchd.yaml");
+  LoadResult r =
+      LoadConfigFromString(text, "/nonexistent-dir/watchd.yaml", kFileOnly);
   ASSERT_EQ(r.errors.size(), 1u) << AllErrors(r);
   EXPECT_EQ(r.errors[0].ToString(),
             Pos(text, "redis", 1, "/nonexistent-dir/watchd.yaml") +

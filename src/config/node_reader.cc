@@ -350,7 +350,8 @@ std::optional<std::vector<std::string>> NodeReader::StringList(
   return out;
 }
 
-std::optional<std::vector<std::string>> NodeReader::Argv(uint32_t node) {
+std::optional<std::vector<std::string>> NodeReader::Argv(
+    uint32_t node, SourceLocation* argv0) {
   const YamlTree::Node& n = Get(node);
   if (n.kind != Kind::kSequence) {
     Error(node,
@@ -377,6 +378,7 @@ std::optional<std::vector<std::string>> NodeReader::Argv(uint32_t node) {
     }
   }
   if (!ok) return std::nullopt;
+  if (argv0 != nullptr) *argv0 = Location(tree_.children(node).front());
   return argv;
 }
 

@@ -88,7 +88,9 @@ class NodeReader {
   std::optional<std::vector<std::string>> StringList(uint32_t node,
                                                      bool allow_single);
   // A command: a non-empty list of strings, the first one non-empty.
-  std::optional<std::vector<std::string>> Argv(uint32_t node);
+  // `argv0`, when given, receives the place of the first one.
+  std::optional<std::vector<std::string>> Argv(uint32_t node,
+                                               SourceLocation* argv0 = nullptr);
   // A regular expression ExpectRegex accepts (ECMAScript syntax without
   // back-references or lookaround).
   std::optional<std::string> Regex(uint32_t node);

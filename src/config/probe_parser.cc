@@ -31,8 +31,9 @@ bool HasSpaceOrControl(std::string_view s) {
   return false;
 }
 
-// Empty when `url` is a usable http(s) URL, else why not.
-std::string UrlProblem(std::string_view url) {
+}  // namespace
+
+std::string HttpUrlProblem(std::string_view url) {
   std::string_view rest;
   auto starts_with_nocase = [&](std::string_view prefix) {
     if (url.size() < prefix.size()) return false;
@@ -87,6 +88,23 @@ std::string UrlProblem(std::string_view url) {
   return "";
 }
 
+void ReadHeaders(NodeReader& reader, uint32_t node,
+                 std::vector<std::pair<std::string, std::string>>* headers) {
+  reader.ForEachEntry(node, /*unique=*/true, [&](const NodeReader::Entry& e) {
+    if (!IsToken(e.name)) {
+      reader.Error(e.key_node, "invalid header name '" + e.name + "'");
+    }
+    auto value = reader.String(e.value);
+    if (!value) return;
+    if (value->find_first_of("\r\n") != std::string::npos) {
+      reader.Error(e.value, "header values must not contain line breaks");
+    }
+    headers->emplace_back(e.name, std::move(*value));
+  });
+}
+
+namespace {
+
 void RequireKey(NodeReader& reader, uint32_t node, bool present,
                 std::string_view key, std::string_view kind) {
   if (!present) {
@@ -106,7 +124,7 @@ HttpProbeConfig ParseHttp(NodeReader& reader, uint32_t node) {
       case 0:
         has_url = true;
         if (auto url = reader.NonEmptyString(f.value)) {
-          if (std::string why = UrlProblem(*url); !why.empty()) {
+          if (std::string why = HttpUrlProblem(*url); !why.empty()) {
             reader.Error(f.value, "invalid url '" + *url + "': " + why);
           }
           http.url = std::move(*url);
@@ -142,21 +160,7 @@ HttpProbeConfig ParseHttp(NodeReader& reader, uint32_t node) {
         if (auto re = reader.Regex(f.value)) http.expect_body = std::move(*re);
         break;
       case 4:
-        reader.ForEachEntry(
-            f.value, /*unique=*/true, [&](const NodeReader::Entry& e) {
-              if (!IsToken(e.name)) {
-                reader.Error(e.key_node,
-                             "invalid header name '" + e.name + "'");
-              }
-              auto value = reader.String(e.value);
-              if (!value) return;
-              if (value->find_first_of("\r\n") != std::string::npos) {
-                reader.Error(e.value,
-                             "header values must not contain "
-                             "line breaks");
-              }
-              http.headers.emplace_back(e.name, std::move(*value));
-            });
+        ReadHeaders(reader, f.value, &http.headers);
         break;
       case 5:
         if (auto body = reader.String(f.value)) http.body = std::move(*body);
@@ -293,7 +297,9 @@ ExecProbeConfig ParseExec(NodeReader& reader, uint32_t node) {
   static constexpr std::string_view kKeys[] = {"command"};
   ExecProbeConfig exec;
   if (reader.IsSequence(node)) {
-    if (auto argv = reader.Argv(node)) exec.argv = std::move(*argv);
+    if (auto argv = reader.Argv(node, &exec.argv0_location)) {
+      exec.argv = std::move(*argv);
+    }
     return exec;
   }
   if (!reader.IsMap(node)) {
@@ -305,7 +311,9 @@ ExecProbeConfig ParseExec(NodeReader& reader, uint32_t node) {
   bool has_command = false;
   reader.ForEachField(node, kKeys, [&](const NodeReader::Field& f) {
     has_command = true;
-    if (auto argv = reader.Argv(f.value)) exec.argv = std::move(*argv);
+    if (auto argv = reader.Argv(f.value, &exec.argv0_location)) {
+      exec.argv = std::move(*argv);
+    }
   });
   RequireKey(reader, node, has_command, "command", "exec");
   return exec;

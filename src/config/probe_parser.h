@@ -4,7 +4,10 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 
@@ -22,6 +25,14 @@ inline constexpr uint64_t kMaxHttpBody = uint64_t{64} << 20;
 
 // Reads the settings of probe kind kProbeKinds[kind] from `node`.
 ProbeConfig ParseProbe(NodeReader& reader, size_t kind, uint32_t node);
+
+// Empty when `url` is a usable http(s) URL, else why not.
+std::string HttpUrlProblem(std::string_view url);
+
+// A map of HTTP header name -> value: names are tokens, values have no
+// line breaks.
+void ReadHeaders(NodeReader& reader, uint32_t node,
+                 std::vector<std::pair<std::string, std::string>>* headers);
 
 }  // namespace watchd
 

@@ -10,8 +10,8 @@
 namespace watchd {
 namespace {
 
-constexpr std::array<std::string_view, 5> kOwnKeys = {
-    "supervisor", "program", "pidfile", "depends_on", "checks"};
+constexpr std::array<std::string_view, 6> kOwnKeys = {
+    "supervisor", "program", "pidfile", "depends_on", "checks", "notify"};
 constexpr auto kServiceKeys = ConcatKeys(kOwnKeys, kServiceDefaultKeys);
 
 constexpr std::string_view kRestartLimitKeys[] = {"max", "within", "then"};
@@ -81,6 +81,28 @@ void ReadDependencies(NodeReader& reader, uint32_t node, ServiceConfig* service,
   }
 }
 
+void ReadNotifyTargets(NodeReader& reader, uint32_t node,
+                       ServiceConfig* service, ServiceRefs* refs) {
+  std::vector<std::string>& targets = service->notify.emplace();
+  auto add = [&](uint32_t item) {
+    std::optional<std::string> name = reader.NonEmptyString(item);
+    if (!name) return;
+    if (std::find(targets.begin(), targets.end(), *name) != targets.end()) {
+      reader.Error(item, "'" + *name + "' is already in notify");
+      return;
+    }
+    targets.push_back(std::move(*name));
+    refs->notify.push_back(reader.Location(item));
+  };
+  if (reader.IsSequence(node)) {
+    reader.ForEachItem(node, add);
+  } else if (reader.IsMap(node)) {
+    reader.Error(node, "expected a notify target name or a list of them");
+  } else if (!reader.IsNull(node)) {
+    add(node);
+  }
+}
+
 }  // namespace
 
 void ReadServiceDefaultKey(NodeReader& reader, size_t key, uint32_t value,
@@ -135,6 +157,9 @@ ServiceConfig ParseService(NodeReader& reader, const std::string& name,
         break;
       case 4:
         checks_node = f.value;
+        break;
+      case 5:
+        ReadNotifyTargets(reader, f.value, &service, refs);
         break;
       default:
         ReadServiceDefaultKey(reader, f.index - kOwnKeys.size(), f.value,

@@ -23,11 +23,12 @@ inline constexpr std::array<std::string_view, 4> kServiceDefaultKeys = {
 void ReadServiceDefaultKey(NodeReader& reader, size_t key, uint32_t value,
                            ServiceConfig* service);
 
-// Where a service names a supervisor and other services; checked once every
-// file is read (validate.h).
+// Where a service names a supervisor, other services and notify targets;
+// checked once every file is read (validate.h).
 struct ServiceRefs {
   SourceLocation supervisor;
   std::vector<SourceLocation> depends_on;  // parallel to the service's
+  std::vector<SourceLocation> notify;      // parallel to the service's
 };
 
 // The service `name` (its key at `key_node`) from `node`, unset keys taken

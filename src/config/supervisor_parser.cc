@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-#include "config/did_you_mean.h"
 #include "config/host_port.h"
 #include "config/node_reader.h"
+#include "config/placeholders.h"
 
 namespace watchd {
 namespace {
@@ -21,8 +21,7 @@ static_assert(static_cast<int>(SupervisorType::kSupervisord) == 0 &&
               static_cast<int>(SupervisorType::kSystemd) == 1 &&
               static_cast<int>(SupervisorType::kCommand) == 2);
 
-constexpr std::string_view kPlaceholders[] = {"{program}", "{service}",
-                                              "{pid}"};
+constexpr std::string_view kPlaceholders[] = {"program", "service", "pid"};
 
 bool ValidSupervisordUrl(std::string_view url) {
   if (url.starts_with("unix://")) {
@@ -37,34 +36,6 @@ bool ValidSupervisordUrl(std::string_view url) {
     authority.remove_prefix(at + 1);
   }
   return ParseHostPort(authority, 0).ok();
-}
-
-// Placeholders stand for whole arguments: substituting inside one would let
-// a program name split or extend an argument.
-void CheckPlaceholders(NodeReader& reader, uint32_t argv_node) {
-  reader.ForEachItem(argv_node, [&](uint32_t item) {
-    std::optional<std::string> arg = reader.String(item);
-    if (!arg) return;
-    for (std::string_view placeholder : kPlaceholders) {
-      if (*arg == placeholder) return;
-    }
-    for (std::string_view placeholder : kPlaceholders) {
-      if (arg->find(placeholder) != std::string::npos) {
-        reader.Error(item, "'" + std::string(placeholder) +
-                               "' replaces whole arguments only: make it an "
-                               "argument of its own");
-        return;
-      }
-    }
-    bool looks_like_placeholder =
-        arg->size() > 2 && arg->front() == '{' && arg->back() == '}' &&
-        arg->find_first_of(" \"'{}:,", 1) == arg->size() - 1;
-    if (looks_like_placeholder) {
-      reader.Error(item, "unknown placeholder '" + *arg +
-                             "': use {program}, {service} or {pid}" +
-                             DidYouMean(*arg, kPlaceholders));
-    }
-  });
 }
 
 }  // namespace
@@ -83,6 +54,11 @@ SupervisorConfig ParseSupervisor(NodeReader& reader, const std::string& name,
         if (auto choice = reader.Choice(f.value, kTypes)) {
           type = static_cast<SupervisorType>(*choice);
         }
+        // The default systemctl is checked where the type implies it,
+        // unless `systemctl` names one (in any order).
+        if (supervisor.systemctl_location.line == 0) {
+          supervisor.systemctl_location = reader.Location(f.value);
+        }
         break;
       case kUrl:
         if (auto url = reader.NonEmptyString(f.value)) {
@@ -95,16 +71,19 @@ SupervisorConfig ParseSupervisor(NodeReader& reader, const std::string& name,
         }
         break;
       case kRestart:
-      case kStart:
-        if (auto argv = reader.Argv(f.value)) {
-          CheckPlaceholders(reader, f.value);
-          std::vector<std::string>& target =
-              f.index == kRestart ? supervisor.restart : supervisor.start;
-          target = std::move(*argv);
+      case kStart: {
+        const bool restart = f.index == kRestart;
+        SourceLocation argv0;
+        if (auto argv = reader.Argv(f.value, &argv0)) {
+          CheckArgvPlaceholders(reader, f.value, kPlaceholders);
+          (restart ? supervisor.restart : supervisor.start) = std::move(*argv);
+          (restart ? supervisor.restart_location : supervisor.start_location) =
+              argv0;
         }
         break;
+      }
       case kSystemctl:
-        if (auto argv = reader.Argv(f.value))
+        if (auto argv = reader.Argv(f.value, &supervisor.systemctl_location))
           supervisor.systemctl = std::move(*argv);
         break;
       case kTimeout:

@@ -145,14 +145,56 @@ void CheckPidSources(const Config& config, Diagnostics* diag) {
   }
 }
 
+void CheckNotifyTargets(const Config& config,
+                        const std::vector<ServiceRefs>& refs,
+                        Diagnostics* diag) {
+  std::vector<std::string_view> targets =
+      NamesOf(config.notify.targets,
+              [](const auto& kv) { return std::string_view(kv.first); });
+  for (size_t i = 0; i < config.services.size(); ++i) {
+    const auto& notify = config.services[i].notify;
+    if (!notify) continue;
+    for (size_t t = 0; t < notify->size(); ++t) {
+      const std::string& name = (*notify)[t];
+      if (config.notify.targets.count(name)) continue;
+      std::string message = "unknown notify target '" + name + "'";
+      message += targets.empty() ? ": no notify targets are defined"
+                                 : DidYouMean(name, targets);
+      diag->Error(refs[i].notify[t], message);
+    }
+  }
+}
+
+// A target's `services` entry without wildcards names one service.
+void CheckNotifyServices(const Config& config, const NotifyRefs& notify_refs,
+                         Diagnostics* diag) {
+  if (notify_refs.service_names.empty()) return;
+  std::unordered_map<std::string_view, size_t> index;
+  for (size_t i = 0; i < config.services.size(); ++i) {
+    index.emplace(config.services[i].name, i);
+  }
+  std::vector<std::string_view> names =
+      NamesOf(config.services,
+              [](const ServiceConfig& s) { return std::string_view(s.name); });
+  for (const NotifyRefs::ServiceName& ref : notify_refs.service_names) {
+    if (index.count(ref.name)) continue;
+    diag->Error(ref.location, "unknown service '" + ref.name +
+                                  "' in the services of notify target '" +
+                                  ref.target + "'" +
+                                  DidYouMean(ref.name, names));
+  }
+}
+
 }  // namespace
 
 void ValidateReferences(const Config& config,
                         const std::vector<ServiceRefs>& refs,
-                        Diagnostics* diag) {
+                        const NotifyRefs& notify_refs, Diagnostics* diag) {
   CheckSupervisors(config, refs, diag);
   CheckCycles(config, refs, ResolveDependencies(config, refs, diag), diag);
   CheckPidSources(config, diag);
+  CheckNotifyTargets(config, refs, diag);
+  CheckNotifyServices(config, notify_refs, diag);
 }
 
 }  // namespace watchd

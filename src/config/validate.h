@@ -1,12 +1,13 @@
 // Checks across files, once every file is read: names that refer to
-// supervisors and services exist, dependencies have no cycle, and process
-// and memory checks have a way to learn the pid.
+// supervisors, services and notify targets exist, dependencies have no cycle,
+// and process and memory checks have a way to learn the pid.
 #ifndef WATCHD_CONFIG_VALIDATE_H_
 #define WATCHD_CONFIG_VALIDATE_H_
 
 #include <vector>
 
 #include "config/config.h"
+#include "config/notify_parser.h"
 #include "config/service_parser.h"
 
 namespace watchd {
@@ -16,7 +17,7 @@ class Diagnostics;
 // `refs` is parallel to config.services.
 void ValidateReferences(const Config& config,
                         const std::vector<ServiceRefs>& refs,
-                        Diagnostics* diag);
+                        const NotifyRefs& notify_refs, Diagnostics* diag);
 
 }  // namespace watchd
 

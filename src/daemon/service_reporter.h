@@ -1,15 +1,24 @@
-// Turns one service's events into metrics and log lines.
+// Turns one service's events into metrics, log lines and notifications.
 #ifndef WATCHD_DAEMON_SERVICE_REPORTER_H_
 #define WATCHD_DAEMON_SERVICE_REPORTER_H_
 
+#include <optional>
+#include <string>
+
 #include "health/service.h"
 #include "metrics/metrics.h"
+#include "notify/notifier.h"
 
 namespace watchd {
 
+class SystemdNotifier;
+
 class ServiceReporter : public ServiceObserver {
  public:
-  ServiceReporter(Metrics* metrics, const std::string& service);
+  // `notifier` hears of every state change, for its STATUS= line;
+  // `notifications` gets the service's events (docs/notifications.md).
+  ServiceReporter(Metrics* metrics, const std::string& service,
+                  SystemdNotifier* notifier, Notifier* notifications);
   ~ServiceReporter() override;
 
   void OnServiceStateChange(const Service& service, ServiceState from,
@@ -27,6 +36,15 @@ class ServiceReporter : public ServiceObserver {
  private:
   Metrics* metrics_;
   Metrics::ServiceHandle* handle_;
+  SystemdNotifier* notifier_;
+  Notifier* notifications_;
+  // An unhealthy state was notified since the service was last ok: its
+  // next ok is `recovered`.
+  bool unhealthy_notified_ = false;
+
+  void Notify(const Service& service, NotifyEvent event, std::string reason,
+              std::string check, ServiceState state,
+              std::optional<ServiceState> previous = std::nullopt);
 };
 
 }  // namespace watchd

@@ -36,6 +36,7 @@ Check::Check(const std::string& service, const CheckConfig& config,
       random_(random),
       observer_(observer),
       timer_([this] { OnTimer(); }),
+      since_(loop->Now()),
       on_failure_(config.on_failure) {}
 
 Check::~Check() { Stop(); }
@@ -72,8 +73,15 @@ void Check::Reset() {
   if (state_ != CheckState::kPending) {
     CheckState from = state_;
     state_ = CheckState::kPending;
+    since_ = loop_->Now();
     observer_->OnStateChange(*this, from, state_);
   }
+}
+
+void Check::Restore(CheckState state, int failures, int successes) {
+  state_ = state;
+  failures_ = failures;
+  successes_ = successes;
 }
 
 Duration Check::CoalescingGrain(double runs_per_second) {
@@ -162,6 +170,8 @@ void Check::Complete(ProbeResult result) {
     }
   }
   CheckState to = state_;
+  if (to != from) since_ = now;
+  last_at_ = now;
   last_ = std::move(result);
   ScheduleNext();
   // Observers run last, as they may Reset() or Stop() this check (never

@@ -70,6 +70,10 @@ class Check {
   // Forgets the counters and returns to pending (after a restart), keeping
   // the schedule; a run in flight is abandoned.
   void Reset();
+  // Before Start: takes up the verdict and consecutive counters an earlier
+  // watchd saved (the state file). The observer is not told: the owner
+  // reports what it restores.
+  void Restore(CheckState state, int failures, int successes);
   // Failures finishing before `t` are reported but not counted (start_grace).
   void IgnoreFailuresUntil(TimePoint t) { ignore_failures_until_ = t; }
 
@@ -86,6 +90,10 @@ class Check {
   // The last finished run, if any.
   const std::optional<ProbeResult>& last_result() const { return last_; }
   Duration last_duration() const { return last_duration_; }
+  // When the last run ended.
+  TimePoint last_at() const { return last_at_; }
+  // When the state last changed (or the check was built).
+  TimePoint since() const { return since_; }
   TimePoint next_run() const { return Due(); }
 
  private:
@@ -117,6 +125,8 @@ class Check {
   TimePoint planned_{};  // the current or next run's exact plan (see Due)
   TimePoint started_{};
   TimePoint ignore_failures_until_{};
+  TimePoint since_{};
+  TimePoint last_at_{};
   Duration last_duration_{0};
   int failures_ = 0;
   int successes_ = 0;

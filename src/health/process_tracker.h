@@ -59,6 +59,11 @@ class ProcessTracker : public ProcessSource {
   // The recorded process is gone (a restart ended it): whatever is found
   // next is new.
   void Forget();
+  // Before the first look: the process an earlier watchd recorded (the
+  // state file). A look that finds it again (same pid and start time)
+  // reports no change of process; one that finds another reports it as
+  // `previous`, replaced.
+  void Restore(const ProcessIdentity& identity) { identity_ = identity; }
 
   const std::optional<ProcessIdentity>& identity() const { return identity_; }
   // What the last look said; kUnknown with an empty reason before the first.

@@ -27,6 +27,25 @@ void RestartPolicy::Reset() {
   consecutive_ = 0;
 }
 
+std::vector<TimePoint> RestartPolicy::RecentRestarts(TimePoint now) const {
+  std::vector<TimePoint> recent;
+  for (TimePoint t : history_) {
+    if (now - t <= limit_.within) recent.push_back(t);
+  }
+  return recent;
+}
+
+void RestartPolicy::Restore(TimePoint now, std::vector<TimePoint> restarts,
+                            int consecutive, TimePoint next_allowed) {
+  const size_t keep = static_cast<size_t>(std::max(limit_.max, 0));
+  if (restarts.size() > keep) {
+    restarts.erase(restarts.begin(), restarts.end() - keep);
+  }
+  history_ = std::move(restarts);
+  consecutive_ = consecutive;
+  next_allowed_ = std::min(next_allowed, now + backoff_.max);
+}
+
 Duration RestartPolicy::Backoff() const {
   Duration d = backoff_.initial;
   for (int i = 1; i < consecutive_ && d < backoff_.max; ++i) d *= 2;

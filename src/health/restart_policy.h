@@ -29,6 +29,18 @@ class RestartPolicy {
   // The operator resumed the service: everything starts afresh.
   void Reset();
 
+  // Kept across restarts of watchd (daemon.state_file): the done restarts
+  // still within the window at `now`, oldest first.
+  std::vector<TimePoint> RecentRestarts(TimePoint now) const;
+  // Takes up what an earlier watchd kept: its done restarts (oldest first,
+  // none after `now`; only the newest `max` can matter), its consecutive
+  // count and when the next restart may be asked, held to at most the
+  // longest backoff from now (a wall clock stepped back while watchd was
+  // down must not hold restarts off for longer). total() stays this
+  // watchd's own count.
+  void Restore(TimePoint now, std::vector<TimePoint> restarts, int consecutive,
+               TimePoint next_allowed);
+
   int total() const { return total_; }
   int consecutive() const { return consecutive_; }
   // Restarts within the window as of the last LimitReached.

@@ -19,6 +19,30 @@ using Presence = ProcessLookup::Presence;
 // How often a missing (or unknown) process is looked for again.
 constexpr Duration kPollInterval = std::chrono::seconds(1);
 
+SavedCheckState ToSaved(CheckState state) {
+  switch (state) {
+    case CheckState::kPending:
+      return SavedCheckState::kPending;
+    case CheckState::kPassing:
+      return SavedCheckState::kPassing;
+    case CheckState::kFailing:
+      return SavedCheckState::kFailing;
+  }
+  return SavedCheckState::kPending;
+}
+
+CheckState FromSaved(SavedCheckState state) {
+  switch (state) {
+    case SavedCheckState::kPending:
+      return CheckState::kPending;
+    case SavedCheckState::kPassing:
+      return CheckState::kPassing;
+    case SavedCheckState::kFailing:
+      return CheckState::kFailing;
+  }
+  return CheckState::kPending;
+}
+
 }  // namespace
 
 const char* ServiceStateName(ServiceState state) {
@@ -98,7 +122,8 @@ Service::Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
       loop_(loop),
       random_(random),
       observer_(observer),
-      table_(table) {
+      table_(table),
+      since_(loop->Now()) {
   // Each Check keeps what it needs of its own config.
   config_.checks = std::vector<CheckConfig>();
   if (supervisor_ != nullptr || config_.pidfile) sup();
@@ -122,6 +147,12 @@ std::optional<ProcessIdentity> Service::process() const {
 }
 
 int Service::restarts() const { return sup_ ? sup_->policy.total() : 0; }
+
+Service::RestartInfo Service::restart_info() const {
+  if (!sup_) return {};
+  return {sup_->policy.total(), sup_->policy.recent(),
+          sup_->policy.next_allowed(), sup_->restart_in_flight};
+}
 
 void Service::AddCheck(const CheckConfig& config, std::unique_ptr<Probe> probe,
                        CheckObserver* reporter) {
@@ -161,6 +192,23 @@ void Service::Stop() {
   sup_->restart_call.reset();
   sup_->restart_in_flight = false;
   sup_->confirming = false;
+  std::vector<RestartDone> waiters = std::move(restart_waiters_);
+  restart_waiters_.clear();
+  for (auto& w : waiters) {
+    w(Status::Error("watchd stopped watching " + config_.name +
+                    " before the restart ended"));
+  }
+}
+
+void Service::Drain() {
+  // Act() and the grace of a new process need started_: nothing new is
+  // begun, while the restart's own timers and lookups carry on.
+  started_ = false;
+  for (auto& check : checks_) check->Stop();
+  if (!sup_) return;
+  for (Timer* t : {&sup_->poll_timer, &sup_->grace_timer, &sup_->retry_timer}) {
+    loop_->Cancel(t);
+  }
 }
 
 // --- the process ------------------------------------------------------------
@@ -208,6 +256,7 @@ void Service::OnLook(const ProcessLookup& look, Presence before,
                                    ": no pid is named to the supervisor or "
                                    "signalled until this is resolved");
   }
+  if (sup_->tracker.identity() != previous) PersistentChange();
   if (look.presence != Presence::kFound) PollWhileMissing();
   Evaluate();
 }
@@ -362,6 +411,7 @@ void Service::Evaluate() {
     if (next != prev) {
       state_ = next;
       TimePoint now = loop_->Now();
+      since_ = now;
       if (next == ServiceState::kOk) ok_since_ = now;
       if (next == ServiceState::kHung) hung_since_ = now;
       // A long healthy stretch forgives earlier restarts. Judged once, as
@@ -372,6 +422,7 @@ void Service::Evaluate() {
         sup_->policy.Forgive();
       }
       observer_->OnServiceStateChange(*this, prev, next, why);
+      PersistentChange();
     }
     // Dependants judge by health, which moves under unmonitored too.
     if (next != prev || health_changed) {
@@ -595,6 +646,7 @@ void Service::FinishRestart(const Status& status, bool done) {
   sup.restart_in_flight = false;
   observer_->OnRestartDone(*this, status);
   sup.policy.Ended(loop_->Now(), done);
+  PersistentChange();
   if (done) {
     // The old process is gone: whatever runs now is new and gets its grace.
     sup.tracker.Forget();
@@ -608,6 +660,10 @@ void Service::FinishRestart(const Status& status, bool done) {
     BeginGrace();
   }
   Evaluate();
+  std::vector<RestartDone> waiters = std::move(restart_waiters_);
+  restart_waiters_.clear();
+  const Status outcome = done ? Status::Ok() : status;
+  for (auto& w : waiters) w(outcome);
 }
 
 void Service::BeginGrace() {
@@ -627,6 +683,7 @@ void Service::ResetChecks() {
 
 void Service::Pause() {
   paused_ = true;
+  PersistentChange();
   Evaluate();
 }
 
@@ -638,17 +695,22 @@ void Service::Resume() {
     sup_->policy.Reset();
   }
   ResetChecks();
+  PersistentChange();
   Evaluate();
 }
 
-Status Service::RestartNow() {
+Status Service::RestartNow(RestartDone done) {
   if (supervisor_ == nullptr) {
     return Status::Error("service " + config_.name + " has no supervisor");
   }
-  if (Restarting()) {
-    return Status::Error("a restart of " + config_.name + " is running");
+  if (!started_) {
+    return Status::Error("service " + config_.name + " is not being watched");
   }
-  BeginRestart("operator", "requested by operator", /*start_only=*/false);
+  const bool join = Restarting();
+  if (done) restart_waiters_.push_back(std::move(done));
+  if (!join) {
+    BeginRestart("operator", "requested by operator", /*start_only=*/false);
+  }
   return Status::Ok();
 }
 
@@ -678,7 +740,74 @@ CheckObserver* Service::ReporterOf(const Check& check) const {
 void Service::OnStateChange(const Check& check, CheckState from,
                             CheckState to) {
   if (CheckObserver* r = ReporterOf(check)) r->OnStateChange(check, from, to);
+  PersistentChange();
   Evaluate();
+}
+
+// --- kept across restarts of watchd -----------------------------------------
+
+SavedService Service::SaveState(const ClockReading& clocks,
+                                const std::string& boot_id) const {
+  SavedService saved;
+  saved.paused = paused_;
+  saved.limit_reached = limit_reached_;
+  if (sup_) {
+    const RestartPolicy& policy = sup_->policy;
+    for (TimePoint t : policy.RecentRestarts(clocks.mono)) {
+      saved.restarts.push_back(clocks.ToWall(t));
+    }
+    saved.consecutive_restarts = policy.consecutive();
+    if (policy.next_allowed() > clocks.mono) {
+      saved.next_restart_allowed = clocks.ToWall(policy.next_allowed());
+    }
+    // The record, not only a process the last look found: a supervisor
+    // that cannot be asked right now has not made it any less the one.
+    const std::optional<ProcessIdentity>& identity = sup_->tracker.identity();
+    if (identity && !boot_id.empty()) {
+      saved.process =
+          SavedProcess{identity->pid, identity->start_time, boot_id};
+    }
+  }
+  for (const auto& check : checks_) {
+    saved.checks[check->name()] = {ToSaved(check->state()),
+                                   check->consecutive_failures(),
+                                   check->consecutive_successes()};
+  }
+  return saved;
+}
+
+void Service::RestoreState(const SavedService& saved,
+                           const ClockReading& clocks,
+                           const std::string& boot_id) {
+  paused_ = saved.paused;
+  // Unmonitored until resumed is what `then: unmonitor` means; a limit
+  // reached under `then: alert` holds nothing back.
+  limit_reached_ = saved.limit_reached &&
+                   config_.restart_limit.then == RestartLimitAction::kUnmonitor;
+  if (sup_) {
+    std::vector<TimePoint> restarts;
+    for (WallTime t : saved.restarts) restarts.push_back(clocks.PastToMono(t));
+    const TimePoint next = saved.next_restart_allowed
+                               ? clocks.ToMono(*saved.next_restart_allowed)
+                               : TimePoint{};
+    sup_->policy.Restore(clocks.mono, std::move(restarts),
+                         saved.consecutive_restarts, next);
+    // A pid and start time name a process only within one boot.
+    if (saved.process && !boot_id.empty() &&
+        saved.process->boot_id == boot_id) {
+      sup_->tracker.Restore({saved.process->pid, saved.process->start_time});
+    }
+  }
+  for (size_t i = 0; i < checks_.size(); ++i) {
+    auto it = saved.checks.find(checks_[i]->name());
+    if (it == saved.checks.end()) continue;
+    const CheckState state = FromSaved(it->second.state);
+    checks_[i]->Restore(state, it->second.consecutive_failures,
+                        it->second.consecutive_successes);
+    if (state != CheckState::kPending && reporters_[i] != nullptr) {
+      reporters_[i]->OnStateChange(*checks_[i], CheckState::kPending, state);
+    }
+  }
 }
 
 }  // namespace watchd

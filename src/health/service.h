@@ -7,6 +7,7 @@
 #define WATCHD_HEALTH_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "health/check.h"
 #include "os/procfs.h"
 #include "probes/process_source.h"
+#include "state/saved_state.h"
 
 namespace watchd {
 
@@ -83,13 +85,22 @@ class Service : public CheckObserver, public ProcessSource {
   void Start();
   // Cancels every timer, probe and supervisor call.
   void Stop();
+  // Shutting down: stops the checks and every plan to act, but lets a
+  // restart in flight (the supervisor's call, and escalation if its stop
+  // hangs) run to its end, so it is not cut between its stop and its
+  // start. restart_info().in_flight says when it has ended; Stop() after.
+  void Drain();
 
   // Operator actions: stop/start acting (checks keep running), restart now.
   void Pause();
   void Resume();
-  // Ok when the restart was asked; an error when it cannot be (no
-  // supervisor, a restart already running).
-  Status RestartNow();
+  // How an operator's restart ended: ok when it was done.
+  using RestartDone = std::function<void(const Status&)>;
+  // Ok when the restart was asked, or one already running was joined:
+  // `done` then hears how it ends, from the loop (or why it never will,
+  // when the service stops first). An error, and no call, when it cannot
+  // be asked (no supervisor).
+  Status RestartNow(RestartDone done = nullptr);
 
   const std::string& name() const { return config_.name; }
   const ServiceConfig& config() const { return config_; }
@@ -105,7 +116,40 @@ class Service : public CheckObserver, public ProcessSource {
   const std::vector<std::unique_ptr<Check>>& checks() const { return checks_; }
   // Restarts done (not merely asked, not failed).
   int restarts() const;
+  // When the state last changed (or the service was built).
+  TimePoint since() const { return since_; }
+  struct RestartInfo {
+    int total = 0;   // done since start
+    int recent = 0;  // done within restart_limit's window
+    TimePoint next_allowed{};
+    bool in_flight = false;
+  };
+  RestartInfo restart_info() const;
   bool paused() const { return paused_; }
+
+  // --- kept across restarts of watchd (daemon.state_file) ----------------
+  // What of this service outlives watchd: paused, restart_limit reached,
+  // the done restarts within its window and the backoff, the recorded
+  // process (tagged with this boot's `boot_id`; not kept when that is ""),
+  // and each check's verdict and counters. `clocks` carries the loop's
+  // times to the wall clock.
+  SavedService SaveState(const ClockReading& clocks,
+                         const std::string& boot_id) const;
+  // Before Start: takes up what an earlier watchd saved. A recorded
+  // process of another boot is dropped; one of this boot becomes the
+  // record, so a first look that finds it still running sees no new
+  // process (no start_grace, no notice) and one that finds another sees
+  // it replaced. Checks are matched by name; their restored verdicts are
+  // told to their reporters.
+  void RestoreState(const SavedService& saved, const ClockReading& clocks,
+                    const std::string& boot_id);
+  // `changed` hears, from the loop, of every change worth saving: the
+  // state, pause and resume, a restart's end, the recorded process, a
+  // check's verdict (counters alone are not). It may only take note (mark
+  // the state file dirty), never call into the service.
+  void set_on_persistent_change(std::function<void()> changed) {
+    on_persistent_change_ = std::move(changed);
+  }
 
   // ProcessSource, for this service's process and memory probes.
   LookupId Lookup(Callback cb) override;
@@ -149,6 +193,9 @@ class Service : public CheckObserver, public ProcessSource {
   void ResetChecks();
   void DependencyChanged(const Service& dependency, ServiceState from);
   CheckObserver* ReporterOf(const Check& check) const;
+  void PersistentChange() {
+    if (on_persistent_change_) on_persistent_change_();
+  }
 
   ServiceConfig config_;
   Supervisor* supervisor_;
@@ -163,7 +210,10 @@ class Service : public CheckObserver, public ProcessSource {
   std::vector<Service*> dependants_;
   std::unique_ptr<Supervision> sup_;
 
+  std::vector<RestartDone> restart_waiters_;
+  std::function<void()> on_persistent_change_;
   std::string reason_;
+  TimePoint since_{};
   TimePoint ok_since_{};
   TimePoint hung_since_{};
   ServiceState state_ = ServiceState::kOk;

@@ -513,7 +513,7 @@ Setup MakeSetup(uint64_t seed) {
     // The health check restarts on failure (for db only sometimes, so that
     // db is also seen failing without a restart of its own).
     s.checks[i].push_back(check(
-        "health", ExecProbeConfig{{"/bin/true"}},
+        "health", ExecProbeConfig{{"/bin/true"}, {}},
         i == 1 || r.Chance(0.7) ? OnFailure::kRestart : OnFailure::kAlert));
     // The config loader refuses process and memory checks without a pid
     // source.
@@ -744,6 +744,8 @@ class Harness {
     // What was seen of the service.
     std::vector<CallInfo> calls;
     int asked = 0, done = 0;
+    // Operator restarts whose answer has not come (each comes once).
+    int waiting = 0;
     std::vector<ProcessIdentity> allowed;     // may be signalled
     std::optional<TimePoint> escalation_due;  // when they must be gone
     std::optional<TimePoint> escalated_at;    // the last signal
@@ -1607,18 +1609,24 @@ void Harness::Apply(const Event& e) {
     case Ev::kRestartNow: {
       const bool busy = InFlight(i);
       const int asked = m.asked;
-      Status s = svc.RestartNow();
-      const bool can = setup_.has_supervisor[i] && !busy;
-      if (s.ok() != can) {
+      Model* mp = &m;
+      const std::string name = kSvcNames[i];
+      Status s = svc.RestartNow([this, mp, name](const Status&) {
+        if (--mp->waiting < 0) {
+          Violation("restart-now-answered-twice",
+                    name + ": an operator restart was answered twice");
+        }
+      });
+      if (s.ok()) ++m.waiting;
+      // A restart in flight is joined, not asked again.
+      if (s.ok() != setup_.has_supervisor[i]) {
         Violation("restart-now-result",
-                  std::string(kSvcNames[i]) + ": RestartNow() returned " +
-                      s.ToString() + " with a restart " +
-                      (busy ? "in flight" : "not in flight"));
+                  name + ": RestartNow() returned " + s.ToString());
       }
-      if (s.ok() && m.asked != asked + 1) {
-        Violation(
-            "restart-now-unannounced",
-            std::string(kSvcNames[i]) + ": RestartNow() ok but no OnRestart");
+      if (s.ok() && m.asked != asked + (busy ? 0 : 1)) {
+        Violation("restart-now-unannounced",
+                  name + ": RestartNow() ok but " +
+                      std::to_string(m.asked - asked) + " OnRestart");
       }
       break;
     }
@@ -2257,6 +2265,14 @@ Outcome Harness::Run(const std::vector<Event>& events) {
     svcs_[1]->Stop();
     svcs_[0]->Stop();
     stopping_ = false;
+    for (int i = 0; i < 2; ++i) {
+      if (m_[i].waiting != 0) {
+        Violation("restart-now-unanswered",
+                  std::string(kSvcNames[i]) + ": " +
+                      std::to_string(m_[i].waiting) +
+                      " operator restarts never answered");
+      }
+    }
     if (!calls_.empty() || loop_.pending_timers() != 0) {
       Violation("stop-leaves-work", std::to_string(calls_.size()) +
                                         " supervisor calls and " +

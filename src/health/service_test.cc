@@ -174,7 +174,7 @@ class ServiceTest : public ::testing::Test {
   CheckConfig HealthCheck(OnFailure on_failure = OnFailure::kRestart) {
     CheckConfig c;
     c.name = "health";
-    c.probe = ExecProbeConfig{{"/bin/true"}};
+    c.probe = ExecProbeConfig{{"/bin/true"}, {}};
     c.interval = milliseconds(500);
     c.timeout = milliseconds(400);
     c.jitter = 0;
@@ -478,9 +478,36 @@ TEST_F(ServiceTest, OperatorPauseStopsActingButNotChecking) {
   EXPECT_EQ(svc->state(), ServiceState::kUnmonitored);
   EXPECT_EQ(svc->checks()[0]->state(), CheckState::kFailing);
   EXPECT_TRUE(sup.restarts.empty());
-  EXPECT_TRUE(svc->RestartNow().ok());
+  std::vector<std::string> answers;
+  auto record = [&](const Status& s) { answers.push_back(s.ToString()); };
+  EXPECT_TRUE(svc->RestartNow(record).ok());
   EXPECT_EQ(sup.restarts.size(), 1u);
-  EXPECT_FALSE(svc->RestartNow().ok()) << "one restart at a time";
+  // A second operator joins the restart running: one restart, two answers.
+  EXPECT_TRUE(svc->RestartNow(record).ok());
+  EXPECT_EQ(sup.restarts.size(), 1u) << "one restart at a time";
+  EXPECT_TRUE(answers.empty()) << "answered from the loop, when it ends";
+  sup.Finish();
+  Advance(seconds(1), {&sup});
+  EXPECT_EQ(answers, (std::vector<std::string>{"ok", "ok"}));
+}
+
+// An operator's restart that is still running when the service stops is
+// answered with why.
+TEST_F(ServiceTest, OperatorRestartIsAnsweredWhenTheServiceStops) {
+  FakeSupervisor sup;  // answers no restart until told
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  auto svc = Make(Config(), &outcome, &events, &sup);
+  svc->Start();
+  std::vector<std::string> answers;
+  ASSERT_TRUE(
+      svc->RestartNow([&](const Status& s) { answers.push_back(s.ToString()); })
+          .ok());
+  EXPECT_TRUE(answers.empty());
+  svc->Stop();
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_NE(answers[0].find("stopped watching"), std::string::npos)
+      << answers[0];
 }
 
 // Not knowing is not failing: a supervisor that cannot be asked, or that

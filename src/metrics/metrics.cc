@@ -15,6 +15,30 @@ namespace {
 
 static_assert(std::size(kProbeResultNames) ==
               static_cast<size_t>(ProbeOutcomeLabel::kError) + 1);
+static_assert(std::size(kNotifyResultNames) ==
+              static_cast<size_t>(NotifyResultLabel::kFailed) + 1);
+
+void WriteNotifyFamilies(const ProcessSeries& process, TextWriter& w) {
+  const NotifyTargetSeries* head =
+      process.notify_targets.load(std::memory_order_acquire);
+  if (head == nullptr) return;
+  w.Family("watchd_notifications_total",
+           "Notifications by target and result: sent, or failed after "
+           "every retry.",
+           MetricType::kCounter);
+  for (const NotifyTargetSeries* t = head; t != nullptr; t = t->next) {
+    for (size_t i = 0; i < std::size(kNotifyResultNames); ++i) {
+      w.Sample({{"target", t->target}, {"result", kNotifyResultNames[i]}},
+               t->notifications[i].value());
+    }
+  }
+  w.Family("watchd_notifications_dropped_total",
+           "Notifications dropped because the target's queue was full.",
+           MetricType::kCounter);
+  for (const NotifyTargetSeries* t = head; t != nullptr; t = t->next) {
+    w.Sample({{"target", t->target}}, t->dropped.value());
+  }
+}
 
 void WriteProcessFamilies(const ProcessSeries& process, TextWriter& w) {
   w.Family("watchd_build_info",
@@ -39,6 +63,8 @@ void WriteProcessFamilies(const ProcessSeries& process, TextWriter& w) {
   if (std::optional<double> stamp = process.reload_timestamp.value()) {
     w.Sample({}, *stamp);
   }
+
+  WriteNotifyFamilies(process, w);
 }
 
 void WriteAll(const ProcessSeries& process, const SeriesCollector& series,
@@ -168,6 +194,21 @@ void Metrics::IncRestartFailure(ServiceHandle* service) {
 
 void Metrics::SetResidentMemory(ServiceHandle* service, double bytes) {
   service->resident_memory_bytes.Set(bytes);
+}
+
+Metrics::NotifyTargetHandle* Metrics::AddNotifyTarget(
+    const std::string& target) {
+  return process_->NotifyTarget(target);
+}
+
+void Metrics::CountNotifications(NotifyTargetHandle* target,
+                                 NotifyResultLabel result, uint64_t count) {
+  target->notifications[static_cast<size_t>(result)].Add(count);
+}
+
+void Metrics::CountNotificationsDropped(NotifyTargetHandle* target,
+                                        uint64_t count) {
+  target->dropped.Add(count);
 }
 
 }  // namespace watchd

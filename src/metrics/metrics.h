@@ -18,6 +18,7 @@
 namespace watchd {
 
 struct CheckSeries;
+struct NotifyTargetSeries;
 struct ProcessSeries;
 struct ServiceSeries;
 class ScrapeServer;
@@ -25,6 +26,9 @@ class SeriesCollector;
 
 // The `result` label of watchd_probes_total, in ProbeOutcome's order.
 enum class ProbeOutcomeLabel { kSuccess, kFailure, kTimeout, kError };
+// The `result` label of watchd_notifications_total: delivered, or given up
+// on after every retry.
+enum class NotifyResultLabel { kSent, kFailed };
 
 // Kind-specific observations of one probe run. A check exports each one
 // from its first observation on (never a made-up 0 before).
@@ -38,6 +42,7 @@ class Metrics {
  public:
   using CheckHandle = CheckSeries;
   using ServiceHandle = ServiceSeries;
+  using NotifyTargetHandle = NotifyTargetSeries;
 
   // `listen`: "IPv4:PORT" (port 0 picks a free one), "localhost:PORT" or
   // "[IPv6]:PORT"; "" serves nothing (Serialize() still works). An address
@@ -87,6 +92,15 @@ class Metrics {
   void IncRestartFailure(ServiceHandle* service);
   // Exported from the first call on.
   void SetResidentMemory(ServiceHandle* service, double bytes);
+
+  // The series of a notify target, exported from now on (at 0); adding a
+  // name again returns the same handle. Kept for the process's life.
+  NotifyTargetHandle* AddNotifyTarget(const std::string& target);
+  // `count` notifications (the events in a message) delivered or failed.
+  void CountNotifications(NotifyTargetHandle* target, NotifyResultLabel result,
+                          uint64_t count);
+  // Notifications dropped from a full queue.
+  void CountNotificationsDropped(NotifyTargetHandle* target, uint64_t count);
 
  private:
   explicit Metrics(const std::string& version);

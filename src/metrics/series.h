@@ -25,6 +25,8 @@ inline constexpr double kLatenessBounds[] = {
 // The `result` label values, in ProbeOutcomeLabel order.
 inline constexpr const char* kProbeResultNames[] = {"success", "failure",
                                                     "timeout", "error"};
+// The `result` label values of watchd_notifications_total.
+inline constexpr const char* kNotifyResultNames[] = {"sent", "failed"};
 // The `state` label values of watchd_service_state.
 inline constexpr const char* kServiceStateNames[] = {
     "ok",       "failing",     "hung",    "dead",   "restarting",
@@ -71,13 +73,30 @@ struct ServiceSeries {
   std::atomic<RestartReasonSeries*> reasons{nullptr};
 };
 
+// The notifications of one notify target.
+struct NotifyTargetSeries {
+  const std::string target;
+  std::array<CounterCell, std::size(kNotifyResultNames)> notifications;
+  CounterCell dropped;
+  NotifyTargetSeries* const next;
+};
+
 struct ProcessSeries {
   explicit ProcessSeries(std::string version) : version(std::move(version)) {}
+  ~ProcessSeries();
+  ProcessSeries(const ProcessSeries&) = delete;
+  ProcessSeries& operator=(const ProcessSeries&) = delete;
+
+  // The series of `target`, created on first use. Updating thread only.
+  NotifyTargetSeries* NotifyTarget(const std::string& target);
 
   const std::string version;  // of watchd_build_info
   HistogramCell<kLatenessBounds> lateness;
   GaugeCell reload_successful;
   OptionalGaugeCell reload_timestamp;  // from the first successful load
+  // A list only ever prepended to, so scrapes walk it without a lock; a
+  // target a reload removes keeps its counts.
+  std::atomic<NotifyTargetSeries*> notify_targets{nullptr};
 };
 
 }  // namespace watchd

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "core/event_loop.h"
@@ -162,7 +163,7 @@ std::unique_ptr<ChildProcess> ChildProcess::Spawn(
     DoneCallback done, const SpawnOptions& options) {
   std::unique_ptr<ChildProcess> child(
       new ChildProcess(loop, std::move(done), options.max_output));
-  Status status = child->Start(argv, timeout);
+  Status status = child->Start(argv, timeout, options.env);
   if (!status.ok()) child->FailLater(status.message());
   return child;
 }
@@ -189,7 +190,8 @@ ChildProcess::~ChildProcess() {
 }
 
 Status ChildProcess::Start(const std::vector<std::string>& argv,
-                           Duration timeout) {
+                           Duration timeout,
+                           const std::vector<std::string>& env) {
   if (argv.empty() || argv[0].empty()) return Status::Error("empty command");
   int fds[2];
   // Only our end is non-blocking: the child's writes must block, not fail.
@@ -202,12 +204,27 @@ Status ChildProcess::Start(const std::vector<std::string>& argv,
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // Built before the spawn: posix_spawn's child may not allocate.
+  std::vector<char*> envp;
+  if (!env.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string_view entry(*e);
+      std::string_view name = entry.substr(0, entry.find('=') + 1);
+      bool replaced = std::any_of(env.begin(), env.end(), [&](const auto& x) {
+        return std::string_view(x).starts_with(name);
+      });
+      if (!replaced) envp.push_back(*e);
+    }
+    for (const std::string& e : env)
+      envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
   pid_t pid = -1;
   int err;
   {
     SpawnSetup setup(fds[1]);
     err = posix_spawnp(&pid, args[0], setup.actions(), setup.attr(),
-                       args.data(), environ);
+                       args.data(), envp.empty() ? environ : envp.data());
   }
   close(fds[1]);
   if (err != 0) return Status::Error(Errno("exec " + argv[0], err));

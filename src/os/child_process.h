@@ -43,6 +43,9 @@ struct SpawnOptions {
   // Output beyond this is read and dropped, so the child never blocks on a
   // full pipe.
   size_t max_output = 4096;
+  // "NAME=value" entries the child gets besides (or instead of, for the
+  // same NAME) the daemon's environment.
+  std::vector<std::string> env;
 };
 
 // One run. The child gets an empty signal mask and default signal
@@ -81,7 +84,8 @@ class ChildProcess {
  private:
   ChildProcess(EventLoop* loop, DoneCallback done, size_t max_output);
 
-  Status Start(const std::vector<std::string>& argv, Duration timeout);
+  Status Start(const std::vector<std::string>& argv, Duration timeout,
+               const std::vector<std::string>& env);
   void FailLater(std::string error);
   void OnOutputReadable();
   // Reads what the pipe holds, at most max_reads times; false at EOF.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,6 +143,22 @@ TEST_F(ChildProcessTest, ChildLeadsItsOwnProcessGroup) {
   in >> state >> ppid >> pgrp;
   EXPECT_EQ(ppid, getpid());
   EXPECT_EQ(pgrp, child->pid());
+}
+
+TEST_F(ChildProcessTest, ExtraEnvironmentIsAddedOrReplaces) {
+  setenv("WATCHD_TEST_KEPT", "kept", 1);
+  setenv("WATCHD_TEST_REPLACED", "old", 1);
+  SpawnOptions options;
+  options.env = {"WATCHD_TEST_REPLACED=new", "WATCHD_TEST_ADDED=a=b"};
+  ChildResult r =
+      Run({"/bin/sh", "-c",
+           "echo $WATCHD_TEST_KEPT $WATCHD_TEST_REPLACED "
+           "$WATCHD_TEST_ADDED; env | grep -c WATCHD_TEST_REPLACED"},
+          kLong, options);
+  unsetenv("WATCHD_TEST_KEPT");
+  unsetenv("WATCHD_TEST_REPLACED");
+  EXPECT_TRUE(r.success()) << r.Describe();
+  EXPECT_EQ(r.output, "kept new a=b\n1\n");
 }
 
 TEST_F(ChildProcessTest, SearchesPath) {

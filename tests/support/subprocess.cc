@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,6 +16,43 @@
 #include "tests/support/wait.h"
 
 namespace watchd::testing {
+namespace {
+
+// environ with `extra` added, replacing variables of the same name, and
+// `pid_variable` last with room for a pid.
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& extra,
+                                          const std::string& pid_variable) {
+  auto name_of = [](const std::string& e) { return e.substr(0, e.find('=')); };
+  std::vector<std::string> names;
+  for (const auto& e : extra) names.push_back(name_of(e));
+  if (!pid_variable.empty()) names.push_back(pid_variable);
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::find(names.begin(), names.end(), name_of(*e)) == names.end()) {
+      env.push_back(*e);
+    }
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  if (!pid_variable.empty()) {
+    env.push_back(pid_variable + "=" + std::string(20, '\0'));
+  }
+  return env;
+}
+
+// Writes pid in decimal at `out` (room for 20 digits); async-signal-safe.
+void FormatPid(pid_t pid, char* out) {
+  char digits[20];
+  int n = 0;
+  unsigned long v = static_cast<unsigned long>(pid);
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (int i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\0';
+}
+
+}  // namespace
 
 Subprocess::~Subprocess() { Stop(); }
 
@@ -25,6 +63,14 @@ bool Subprocess::Start(const std::vector<std::string>& argv,
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // Built before fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> env = ChildEnvironment(env_, pid_variable_);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char* pid_value = pid_variable_.empty()
+                        ? nullptr
+                        : env.back().data() + pid_variable_.size() + 1;
   int log_fd = -1;
   if (!log_path.empty()) {
     log_fd =
@@ -43,7 +89,8 @@ bool Subprocess::Start(const std::vector<std::string>& argv,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execvp(args[0], args.data());
+    if (pid_value != nullptr) FormatPid(getpid(), pid_value);
+    execvpe(args[0], args.data(), envp.data());
     _exit(127);
   }
   if (log_fd >= 0) close(log_fd);

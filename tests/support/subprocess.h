@@ -23,6 +23,13 @@ class Subprocess {
   // `log_path` when given, else are inherited. Returns false on failure.
   bool Start(const std::vector<std::string>& argv,
              const std::string& log_path = "");
+  // For the next Starts: "NAME=value" entries added to (or replacing in)
+  // the inherited environment, and a variable set to the child's own pid
+  // (systemd's WATCHDOG_PID), unless "".
+  void SetEnv(std::vector<std::string> env, std::string pid_variable = "") {
+    env_ = std::move(env);
+    pid_variable_ = std::move(pid_variable);
+  }
   pid_t pid() const { return pid_; }
   bool running();
   // Sends sig; returns false when the process is gone.
@@ -36,6 +43,8 @@ class Subprocess {
  private:
   pid_t pid_ = -1;
   std::optional<int> status_;
+  std::vector<std::string> env_;
+  std::string pid_variable_;
 };
 
 // Path of a file under the source tree / build tree.

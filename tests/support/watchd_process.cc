@@ -8,7 +8,8 @@ namespace watchd::testing {
 std::string WatchdBinary() { return BinaryPath("watchd"); }
 
 WatchdProcess::WatchdProcess(const std::string& services_yaml,
-                             const std::string& extra_yaml)
+                             const std::string& extra_yaml,
+                             const std::string& daemon_yaml)
     : config_path_(dir_.File("watchd.yaml")),
       log_path_(dir_.File("watchd.log")),
       metrics_port_(FreePort()) {
@@ -16,7 +17,7 @@ WatchdProcess::WatchdProcess(const std::string& services_yaml,
       "daemon:\n  metrics_listen: 127.0.0.1:" + std::to_string(metrics_port_) +
       "\n  control_socket: " + dir_.File("control.sock") +
       "\n  state_file: " + dir_.File("state.json") + "\n  log_level: debug\n" +
-      extra_yaml + "services:\n" + services_yaml;
+      daemon_yaml + extra_yaml + "services:\n" + services_yaml;
   WriteFile(config_path_, config);
 }
 

@@ -17,16 +17,26 @@ class WatchdProcess {
  public:
   // `services_yaml` is the `services:` section's body (indented two
   // spaces); a daemon section with a free metrics port is added.
+  // `daemon_yaml`: more keys of the daemon section (indented two spaces).
   explicit WatchdProcess(const std::string& services_yaml,
-                         const std::string& extra_yaml = "");
+                         const std::string& extra_yaml = "",
+                         const std::string& daemon_yaml = "");
   ~WatchdProcess();
 
   // Starts watchd and waits until /metrics answers.
   bool Start();
+  // Environment for Start (see Subprocess::SetEnv): NOTIFY_SOCKET,
+  // WATCHDOG_USEC with WATCHDOG_PID, JOURNAL_STREAM.
+  void SetEnv(std::vector<std::string> env, std::string pid_variable = "") {
+    process_.SetEnv(std::move(env), std::move(pid_variable));
+  }
+  const std::string& log_path() const { return log_path_; }
   void Stop() { process_.Stop(); }
   Subprocess& process() { return process_; }
   int metrics_port() const { return metrics_port_; }
   const std::string& config_path() const { return config_path_; }
+  std::string control_socket() const { return dir_.File("control.sock"); }
+  const std::string& dir() const { return dir_.path(); }
   std::string Log() const;
   // Scraped text, or "" if the scrape failed.
   std::string ScrapeText() const;

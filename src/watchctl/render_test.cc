@@ -1,0 +1,123 @@
+#include "watchctl/render.h"
+
+#include <gtest/gtest.h>
+
+namespace watchd {
+namespace {
+
+using std::chrono::seconds;
+
+// 2026-12-06T12:00:00Z
+const auto kNow = std::chrono::system_clock::from_time_t(1796558400);
+
+nlohmann::json Summary(const std::string& name, const std::string& state,
+                       const std::string& reason = "") {
+  return {{"name", name},
+          {"state", state},
+          {"reason", reason},
+          {"since", "2026-12-06T11:57:00.000Z"}};
+}
+
+TEST(WatchctlRender, UnhealthyFirstThenByName) {
+  nlohmann::json s = nlohmann::json::array(
+      {Summary("b", "ok"), Summary("a", "ok"), Summary("z", "failing"),
+       Summary("y", "hung"), Summary("m", "unmonitored"),
+       Summary("d", "dead")});
+  SortUnhealthyFirst(&s);
+  std::string order;
+  for (const auto& x : s) order += x["name"].get<std::string>();
+  EXPECT_EQ(order, "ydzmab");
+  EXPECT_FALSE(AllOk(s));
+  EXPECT_TRUE(AllOk(nlohmann::json::array({Summary("a", "ok")})));
+  EXPECT_TRUE(AllOk(nlohmann::json::array()));
+}
+
+TEST(WatchctlRender, SummaryColumnsAlignWithoutColour) {
+  nlohmann::json s = nlohmann::json::array(
+      {Summary("web", "hung", "check health failing: status 503"),
+       Summary("database", "ok")});
+  RenderOptions o;
+  o.now = kNow;
+  EXPECT_EQ(RenderSummary(s, o),
+            "SERVICE   STATE  SINCE     REASON\n"
+            "web       hung   3m        check health failing: status 503\n"
+            "database  ok     3m\n");
+}
+
+TEST(WatchctlRender, ColourOnlyWhenAskedAndColumnsStillAlign) {
+  nlohmann::json s = nlohmann::json::array({Summary("web", "hung", "x")});
+  RenderOptions o;
+  o.now = kNow;
+  o.color = true;
+  std::string out = RenderSummary(s, o);
+  EXPECT_NE(out.find("\033[1;31mhung\033[0m   3m"), std::string::npos) << out;
+}
+
+TEST(WatchctlRender, StatusBlock) {
+  nlohmann::json svc = Summary("web", "hung", "check health failing");
+  svc["pid"] = 1234;
+  svc["uptime_seconds"] = 7380;
+  svc["memory_bytes"] = 12.5 * 1024 * 1024;
+  svc["paused"] = false;
+  svc["supervisor"] = {
+      {"name", "main"}, {"type", "supervisord"}, {"program", "web"}};
+  svc["restarts"] = {{"total", 2},         {"recent", 1},
+                     {"limit", 3},         {"within_seconds", 600},
+                     {"in_flight", false}, {"next_allowed", nullptr}};
+  svc["depends_on"] = {"db"};
+  svc["checks"] =
+      nlohmann::json::array({{{"name", "health"},
+                              {"kind", "http"},
+                              {"state", "failing"},
+                              {"last",
+                               {{"result", "failure"},
+                                {"reason", "status 503"},
+                                {"latency_seconds", 0.0031},
+                                {"time", "2026-12-06T11:59:58.000Z"}}}},
+                             {{"name", "alive"},
+                              {"kind", "process"},
+                              {"state", "pending"},
+                              {"last", nullptr}}});
+  RenderOptions o;
+  o.now = kNow;
+  std::string out = RenderStatus(nlohmann::json::array({svc}), o);
+  EXPECT_NE(out.find("web  hung since "), std::string::npos) << out;
+  EXPECT_NE(out.find(", 3m ago\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  reason      check health failing\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  pid         1234, up 2h3m\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  memory      12.5 MiB\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  supervisor  main (supervisord), program web\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  restarts    2 total, 1 within 10m (limit 3)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  depends on  db\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("    health  http     failing  status 503 (failure, 3 "
+                     "ms, 2.0s ago)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("    alive   process  pending  no result yet\n"),
+            std::string::npos)
+      << out;
+}
+
+TEST(WatchctlRender, HumanUnits) {
+  EXPECT_EQ(HumanDuration(0), "0.0s");
+  EXPECT_EQ(HumanDuration(9.96), "9.9s");
+  EXPECT_EQ(HumanDuration(59), "59s");
+  EXPECT_EQ(HumanDuration(3600), "1h");
+  EXPECT_EQ(HumanDuration(3 * 86400 + 4 * 3600 + 5), "3d4h");
+  EXPECT_EQ(HumanDuration(-5), "0.0s");
+  EXPECT_EQ(HumanBytes(512), "512 B");
+  EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(HumanBytes(3.0 * (1ull << 30)), "3.0 GiB");
+  EXPECT_DOUBLE_EQ(*SecondsSince("2026-12-06T11:59:30.500Z", kNow), 29.5);
+  EXPECT_FALSE(SecondsSince("yesterday", kNow).has_value());
+  EXPECT_FALSE(SecondsSince("2026-12-06T11:59:30.500+01:00", kNow).has_value());
+}
+
+}  // namespace
+}  // namespace watchd
