@@ -29,7 +29,8 @@ TEST(ControlProtocol, NamesWhatIsWrong) {
   EXPECT_EQ(ErrorOf(R"({"v":1})"), "request has no command \"cmd\"");
   EXPECT_EQ(ErrorOf(R"({"v":1,"cmd":""})"), "request has no command \"cmd\"");
   EXPECT_EQ(ErrorOf(R"({"v":1,"cmd":7})"), "request has no command \"cmd\"");
-  EXPECT_EQ(ErrorOf(std::string("{\"v\":1,\"cmd\":\"st\0\",", 21)),
+  const char kWithNul[] = "{\"v\":1,\"cmd\":\"st\0\",";
+  EXPECT_EQ(ErrorOf(std::string(kWithNul, sizeof(kWithNul) - 1)),
             "request is not valid JSON");
 }
 
