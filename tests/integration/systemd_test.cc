@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <thread>
 
 #include "tests/support/notify_socket.h"
 #include "tests/support/subprocess.h"
@@ -179,9 +178,19 @@ TEST(Systemd, AStalledLoopSkipsThePingAndPingsAgainOnceOnTime) {
 
   ASSERT_TRUE(watchd.process().Signal(SIGSTOP));
   const int before = notify.Count("WATCHDOG=1");
-  // The stall itself, not a wait for an effect: the next ping is due at
-  // most 1 s after the stop, so its timer fires at least 1.5 s late.
-  std::this_thread::sleep_for(milliseconds(2500));
+  // Stalled until the last ping seen is 2.5 s old (WatchdogSec has passed
+  // without one): the next ping's timer then fires at least 1.5 s late.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::optional<std::chrono::steady_clock::time_point> last;
+        for (const auto& m : notify.Messages()) {
+          if (m.Has("WATCHDOG=1")) last = m.at;
+        }
+        return last &&
+               std::chrono::steady_clock::now() - *last >= milliseconds(2500);
+      },
+      seconds(20)));
+  EXPECT_EQ(notify.Count("WATCHDOG=1"), before) << "no ping while stopped";
   ASSERT_TRUE(watchd.process().Signal(SIGCONT));
 
   ASSERT_TRUE(watchd.WaitForLog("behind its schedule", seconds(20)))
