@@ -53,6 +53,37 @@ bench_watchd() {
   export WATCHD=$build/watchd
 }
 
+# bench_watchctl ARGS...: sets WATCHCTL unless it is set or ARGS hold
+# --watchctl or --help: the watchctl beside $WATCHD, else build-bench's,
+# built (or brought up to date) here. Call it after bench_watchd.
+bench_watchctl() {
+  local arg
+  for arg in "$@"; do
+    case $arg in
+      --watchctl | --watchctl=* | -h | --help) return 0 ;;
+    esac
+  done
+  if [[ -n ${WATCHCTL:-} ]]; then
+    [[ -x $WATCHCTL ]] || bench_die "WATCHCTL=$WATCHCTL is not an executable"
+    return 0
+  fi
+  local build=$REPO_DIR/build-bench
+  local beside
+  beside=$(dirname "${WATCHD:-$build/watchd}")/watchctl
+  if [[ ${WATCHD:-} != "$build/watchd" && -x $beside ]]; then
+    export WATCHCTL=$beside
+    return 0
+  fi
+  bench_require cmake ninja
+  if [[ ! -f $build/build.ninja ]]; then
+    cmake -S "$REPO_DIR" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DWATCHD_TESTS=OFF >&2 || bench_die "cmake configure failed"
+  fi
+  cmake --build "$build" --target watchctl >&2 ||
+    bench_die "building watchctl failed (or set WATCHCTL=/path/to/watchctl)"
+  export WATCHCTL=$build/watchctl
+}
+
 # bench_run SCRIPT.py ARGS...: the common set-up, then the Python side.
 bench_run() {
   local script=$1

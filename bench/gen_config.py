@@ -45,6 +45,12 @@ def main():
     parser.add_argument("--blackhole-port", type=int, default=0)
     parser.add_argument("--blackhole-interval", default="5s")
     parser.add_argument("--blackhole-timeout", default="5s")
+    parser.add_argument("--control-socket", default=None,
+                        help="daemon.control_socket (default: not written, "
+                        "so watchd's own default)")
+    parser.add_argument("--state-file", default=None,
+                        help="daemon.state_file (default: not written, so "
+                        "watchd's own default)")
     args = parser.parse_args()
     if args.n < 0:
         parser.error("N must be >= 0")
@@ -57,6 +63,12 @@ def main():
         "daemon:",
         f"  metrics_listen: {args.metrics_listen}",
         f"  log_level: {args.log_level}",
+    ]
+    if args.control_socket is not None:
+        out.append(f"  control_socket: \"{args.control_socket}\"")
+    if args.state_file is not None:
+        out.append(f"  state_file: \"{args.state_file}\"")
+    out += [
         "defaults:",
         f"  interval: {args.default_interval}",
         f"  timeout: {args.default_timeout}",

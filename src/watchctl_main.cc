@@ -42,6 +42,7 @@ constexpr char kUsage[] =
     "  resume SERVICE...       act on it again; its restart budget starts "
     "afresh\n"
     "  reload                  re-read the configuration\n"
+    "  ping SERVICE/CHECK      feed a heartbeat check (not built yet)\n"
     "  list                    the service names, one per line\n"
     "  version                 watchctl's and watchd's versions\n"
     "\n"
@@ -54,6 +55,7 @@ constexpr char kUsage[] =
     "      --json              print the daemon's reply as JSON\n"
     "      --all               restart, pause or resume every service\n"
     "      --color WHEN        auto (a terminal), always or never\n"
+    "      --no-color          the same as --color never\n"
     "      --timeout DURATION  how long to wait for an answer (default 30s;\n"
     "                          restart: 10m)\n"
     "  -h, --help              this text\n"
@@ -240,7 +242,19 @@ int main(int argc, char** argv) {
            reply.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                .c_str());
   }
-  if (!reply.value("ok", false)) return ExitFor(reply, json);
+  if (!reply.value("ok", false)) {
+    if (cmd == "reload" && !json &&
+        reply["error"].value("code", "") == watchd::kErrFailed) {
+      // Every error of the new file, one FILE:LINE:COL a line, as editors
+      // read them.
+      fprintf(stderr,
+              "watchctl: reload failed; watchd keeps its running "
+              "configuration:\n%s\n",
+              reply["error"].value("message", "").c_str());
+      return kExitError;
+    }
+    return ExitFor(reply, json);
+  }
 
   watchd::RenderOptions options;
   options.color = color == "always" || (color == "auto" && isatty(1) &&

@@ -83,6 +83,13 @@ class CommandSupervisor final : public Supervisor {
     return Run("start command", start_, program, std::move(done));
   }
 
+  std::unique_ptr<SupervisorCall> Recover(const ProgramRef&,
+                                          Done done) override {
+    return CompleteLater(loop_, [done = std::move(done)] {
+      done(Status::Error("the command supervisor has no give-up to clear"));
+    });
+  }
+
   std::unique_ptr<SupervisorCall> GetStatusReply(
       const ProgramRef&, StatusReplyDone done) override {
     return CompleteLater(loop_, [done = std::move(done)] {

@@ -17,7 +17,8 @@ namespace watchd {
 // Restart runs config.restart; Start runs config.start, or config.restart
 // when there is none. A template with a {pid} argument fails without running
 // when the program has no pid. GetStatus always fails: commands report no
-// pid. Fails when config.restart is empty.
+// pid, and Recover always fails: commands have no give-up to clear. Fails
+// when config.restart is empty.
 Result<std::unique_ptr<Supervisor>> MakeCommandSupervisor(
     const SupervisorConfig& config, EventLoop* loop);
 

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,9 +26,25 @@ struct ProgramRef {
   pid_t pid = 0;        // {pid}: the recorded process, 0 when none
 };
 
+// What the supervisor's own restart policy says of a program it is not
+// running, beyond "stopped".
+enum class ProgramHold : uint8_t {
+  kNone,
+  // It is still retrying by that policy (supervisord BACKOFF, systemd
+  // auto-restart): a new process is on its way.
+  kBackingOff,
+  // It gave up by that policy (systemd start-limit-hit, supervisord FATAL)
+  // and starts the program no more until that is cleared (Recover).
+  kGaveUp,
+};
+
 struct ProgramStatus {
   pid_t pid = 0;      // 0 when not running
   std::string state;  // the supervisor's word: RUNNING, STOPPED, active, ...
+  ProgramHold hold = ProgramHold::kNone;  // only with pid 0
+  // The supervisor's words for the hold: "start-limit-hit", "FATAL (Exited
+  // too quickly (process log may have details))".
+  std::string hold_reason = {};
 };
 
 // What GetStatusReply answers: GetStatus's result, and whether its error
@@ -61,6 +78,14 @@ class Supervisor {
                                                   Done done) = 0;
   virtual std::unique_ptr<SupervisorCall> Start(const ProgramRef& program,
                                                 Done done) = 0;
+  // Clears the supervisor's give-up (ProgramHold::kGaveUp) and has it start
+  // the program again: systemd `reset-failed` then `start --no-block`,
+  // supervisord `startProcess` without waiting. Ok once the supervisor has
+  // taken the program up again, whether or not it then stays up: a program
+  // that fails at once is given up again, which the next look sees. An
+  // error from a supervisor that has no give-up to clear (command).
+  virtual std::unique_ptr<SupervisorCall> Recover(const ProgramRef& program,
+                                                  Done done) = 0;
   // The program's pid and state, telling a program the supervisor does not
   // know from a failure to ask. Where the supervisor cannot report pids
   // (command), an error saying so. supervisord and systemd answer the calls

@@ -141,6 +141,13 @@ std::string FaultReason(const XmlRpcFault& fault, const std::string& program) {
          fault.message;
 }
 
+// A string member of a struct, "" when it has none.
+std::string StringMember(const XmlRpcValue& value, const char* name) {
+  const XmlRpcValue* member = value.Member(name);
+  const std::string* text = member ? member->AsString() : nullptr;
+  return text ? *text : std::string();
+}
+
 // A getProcessInfo struct.
 Result<ProgramStatus> ParseInfo(const XmlRpcValue& info) {
   const XmlRpcValue* pid = info.Member("pid");
@@ -153,6 +160,16 @@ Result<ProgramStatus> ParseInfo(const XmlRpcValue& info) {
   ProgramStatus status;
   status.pid = static_cast<pid_t>(*pid->AsInt());
   status.state = *state->AsString();
+  // FATAL: supervisord gave up after startretries and starts it no more by
+  // itself; BACKOFF: it waits to try again. Either way its description is
+  // the spawn error ("Exited too quickly (process log may have details)").
+  const bool fatal = status.state == "FATAL";
+  if (status.pid == 0 && (fatal || status.state == "BACKOFF")) {
+    status.hold = fatal ? ProgramHold::kGaveUp : ProgramHold::kBackingOff;
+    std::string why = StringMember(info, "description");
+    if (why.empty()) why = StringMember(info, "spawnerr");
+    status.hold_reason = status.state + (why.empty() ? "" : " (" + why + ")");
+  }
   return status;
 }
 
@@ -347,20 +364,25 @@ class RpcCall : public SupervisorCall {
   Timer timer_;  // the deadline, or the deferred report of an error
 };
 
-// Restart (stopProcess, then startProcess) or Start of one program.
+// Restart (stopProcess, then startProcess), Start (startProcess) or
+// Recover (startProcess without waiting) of one program.
 class ActionCall final : public RpcCall {
  public:
+  enum class Kind { kRestart, kStart, kRecover };
+
   ActionCall(const Endpoint& endpoint, CurlMulti* curl, Duration timeout,
-             bool restart, std::string program, Supervisor::Done done)
+             Kind kind, std::string program, Supervisor::Done done)
       : RpcCall(endpoint, curl, timeout),
-        restart_(restart),
+        kind_(kind),
         program_(std::move(program)),
         done_(std::move(done)) {}
 
  private:
   enum class Step { kStop, kStart, kSpawnInfo };
 
-  void Start() override { SendStep(restart_ ? Step::kStop : Step::kStart); }
+  void Start() override {
+    SendStep(kind_ == Kind::kRestart ? Step::kStop : Step::kStart);
+  }
 
   void SendStep(Step step) {
     step_ = step;
@@ -369,7 +391,11 @@ class ActionCall final : public RpcCall {
         Send(EncodeXmlRpcCall("supervisor.stopProcess", {program_, true}));
         return;
       case Step::kStart:
-        Send(EncodeXmlRpcCall("supervisor.startProcess", {program_, true}));
+        // A recovery does not wait out startsecs: a program that exits at
+        // once has still been taken up again (FATAL, then BACKOFF, is
+        // supervisord's to report at the next look).
+        Send(EncodeXmlRpcCall("supervisor.startProcess",
+                              {program_, kind_ != Kind::kRecover}));
         return;
       case Step::kSpawnInfo:
         Send(EncodeXmlRpcCall("supervisor.getProcessInfo", {program_}));
@@ -420,7 +446,7 @@ class ActionCall final : public RpcCall {
     done(std::move(status));
   }
 
-  const bool restart_;
+  const Kind kind_;
   const std::string program_;
   Supervisor::Done done_;
   Step step_ = Step::kStop;
@@ -508,12 +534,19 @@ class SupervisordSupervisor final : public Supervisor {
 
   std::unique_ptr<SupervisorCall> Restart(const ProgramRef& program,
                                           Done done) override {
-    return Act(true, program, std::move(done));
+    return Act(ActionCall::Kind::kRestart, program, std::move(done));
   }
 
   std::unique_ptr<SupervisorCall> Start(const ProgramRef& program,
                                         Done done) override {
-    return Act(false, program, std::move(done));
+    return Act(ActionCall::Kind::kStart, program, std::move(done));
+  }
+
+  // startProcess is all it takes: supervisord starts a FATAL program again
+  // on request.
+  std::unique_ptr<SupervisorCall> Recover(const ProgramRef& program,
+                                          Done done) override {
+    return Act(ActionCall::Kind::kRecover, program, std::move(done));
   }
 
   std::unique_ptr<SupervisorCall> GetStatusReply(
@@ -524,10 +557,10 @@ class SupervisordSupervisor final : public Supervisor {
   bool reports_pid() const override { return true; }
 
  private:
-  std::unique_ptr<SupervisorCall> Act(bool restart, const ProgramRef& program,
-                                      Done done) {
-    auto call = std::make_unique<ActionCall>(
-        endpoint_, curl_, timeout_, restart, program.program, std::move(done));
+  std::unique_ptr<SupervisorCall> Act(ActionCall::Kind kind,
+                                      const ProgramRef& program, Done done) {
+    auto call = std::make_unique<ActionCall>(endpoint_, curl_, timeout_, kind,
+                                             program.program, std::move(done));
     call->Begin();
     return call;
   }

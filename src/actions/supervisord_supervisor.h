@@ -12,8 +12,11 @@ namespace watchd {
 // config.url: unix:///path/to/supervisor.sock or http://[user:pass@]host:port
 // (credentials go as HTTP basic auth and never into reasons). Restart is
 // stopProcess then startProcess, both waiting for the state change; a
-// program already stopped (stop) or already running (start) is fine. The
-// whole call is bounded by config.timeout. Fails on a malformed url.
+// program already stopped (stop) or already running (start) is fine.
+// Recover is startProcess without waiting for startsecs. GetStatus reports
+// FATAL as given up and BACKOFF as backing off, with supervisord's
+// description. The whole call is bounded by config.timeout. Fails on a
+// malformed url.
 Result<std::unique_ptr<Supervisor>> MakeSupervisordSupervisor(
     const SupervisorConfig& config, CurlMulti* curl);
 

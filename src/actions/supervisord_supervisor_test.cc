@@ -155,6 +155,15 @@ class SupervisordTest : public ::testing::Test {
     return result.value_or(Status::Error("no result"));
   }
 
+  Status Recover(Supervisor* supervisor, const std::string& program) {
+    std::optional<Status> result;
+    auto call = supervisor->Recover({program, program, 0},
+                                    [&](Status s) { result = s; });
+    EXPECT_FALSE(result.has_value()) << "callback ran inside the call";
+    EXPECT_TRUE(RunUntil([&] { return result.has_value(); }, seconds(90)));
+    return result.value_or(Status::Error("no result"));
+  }
+
   Result<ProgramStatus> GetStatus(Supervisor* supervisor,
                                   const std::string& program) {
     std::optional<Result<ProgramStatus>> result;
@@ -344,6 +353,87 @@ TEST_F(SupervisordTest, ProgramThatFailsToSpawn) {
                   "supervisord could not spawn 'broken': SPAWN_ERROR: "
                   "broken")
       << reason;
+}
+
+// startretries=0: one quick exit and supervisord gives the program up.
+TEST_F(SupervisordTest, FatalIsGivingUpAndRecoverStartsItAgain) {
+  ASSERT_NO_FATAL_FAILURE(StartSupervisord());
+  EXPECT_FALSE(Start(supervisor_.get(), "broken").ok());
+  ASSERT_TRUE(WaitForState("broken", "FATAL"));
+  Result<ProgramStatus> status = GetStatus(supervisor_.get(), "broken");
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(status->pid, 0);
+  EXPECT_EQ(status->hold, ProgramHold::kGaveUp);
+  EXPECT_EQ(status->hold_reason,
+            "FATAL (Exited too quickly (process log may have details))");
+  // Taken up again without waiting out startsecs: ok, though it fails
+  // again at once and is given up again.
+  const size_t spawned =
+      testing::ReadFile(dir_.File("supervisord.log")).find("spawned: 'broken'");
+  Status recovered = Recover(supervisor_.get(), "broken");
+  EXPECT_TRUE(recovered.ok()) << recovered.message();
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        const std::string log = testing::ReadFile(dir_.File("supervisord.log"));
+        return log.find("spawned: 'broken'", spawned + 1) != std::string::npos;
+      },
+      milliseconds(30000)))
+      << testing::ReadFile(dir_.File("supervisord.log"));
+  EXPECT_TRUE(WaitForState("broken", "FATAL"));
+  // A running program needs no recovery, and is left as it is.
+  Result<ProgramStatus> before = GetStatus(supervisor_.get(), "app");
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->hold, ProgramHold::kNone);
+  EXPECT_TRUE(Recover(supervisor_.get(), "app").ok());
+  Result<ProgramStatus> after = GetStatus(supervisor_.get(), "app");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->pid, before->pid);
+}
+
+TEST_F(SupervisordTest, RecoverOfAProgramWithoutItsCommandFails) {
+  ASSERT_NO_FATAL_FAILURE(StartSupervisord());
+  EXPECT_TRUE(Contains(Recover(supervisor_.get(), "missing").message(),
+                       "supervisord cannot find the command of 'missing': "));
+  EXPECT_EQ(Recover(supervisor_.get(), "nosuch").message(),
+            "supervisord has no program 'nosuch'");
+}
+
+TEST_F(SupervisordTest, FatalAndBackoffRepliesAreHolds) {
+  auto supervisor = Make(StartFake(
+      "info:web=0:FATAL,db=0:BACKOFF,bare=0:FATAL:,idle=0,done=0:EXITED"));
+  ASSERT_NE(supervisor, nullptr);
+  auto web = Ask(supervisor.get(), "web", "web");
+  auto db = Ask(supervisor.get(), "db", "db");
+  auto bare = Ask(supervisor.get(), "bare", "bare");
+  auto idle = Ask(supervisor.get(), "idle", "idle");
+  auto done = Ask(supervisor.get(), "done", "done");
+  ASSERT_TRUE(RunUntil([&] { return replies_.size() == 5; }));
+  for (const char* tag : {"web", "db", "bare", "idle", "done"}) {
+    ASSERT_TRUE(replies_.at(tag).status.ok()) << tag << ": " << ErrorOf(tag);
+    EXPECT_EQ(PidOf(tag), 0) << tag;
+  }
+  const ProgramStatus& web_status = *replies_.at("web").status;
+  EXPECT_EQ(web_status.state, "FATAL");
+  EXPECT_EQ(web_status.hold, ProgramHold::kGaveUp);
+  EXPECT_EQ(web_status.hold_reason,
+            "FATAL (Exited too quickly (process log may have details))");
+  const ProgramStatus& db_status = *replies_.at("db").status;
+  EXPECT_EQ(db_status.hold, ProgramHold::kBackingOff);
+  EXPECT_EQ(db_status.hold_reason,
+            "BACKOFF (Exited too quickly (process log may have details))");
+  // Without a description, the spawn error says why.
+  EXPECT_EQ(replies_.at("bare").status->hold_reason,
+            "FATAL (Exited too quickly (process log may have details))");
+  EXPECT_EQ(replies_.at("idle").status->hold, ProgramHold::kNone);
+  EXPECT_EQ(replies_.at("done").status->hold, ProgramHold::kNone);
+  EXPECT_EQ(replies_.at("done").status->state, "EXITED");
+}
+
+TEST_F(SupervisordTest, RecoverIsStartProcessWithoutWaiting) {
+  auto supervisor = Make(StartFake("info:web=0:FATAL"));
+  ASSERT_NE(supervisor, nullptr);
+  EXPECT_TRUE(Recover(supervisor.get(), "web").ok());
+  EXPECT_EQ(testing::ReadFile(calls_), "supervisor.startProcess web False\n");
 }
 
 TEST_F(SupervisordTest, ProgramWithoutItsCommand) {

@@ -1,5 +1,6 @@
 #include "actions/systemd_supervisor.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <string_view>
@@ -8,6 +9,7 @@
 
 #include "actions/command_supervisor.h"
 #include "actions/status_batcher.h"
+#include "core/event_loop.h"
 #include "os/child_process.h"
 
 namespace watchd {
@@ -21,7 +23,7 @@ StatusReply ParseShowBlock(std::string_view block, const std::string& unit) {
   const std::string label = "systemctl show " + unit + ": ";
   std::optional<pid_t> pid;
   ProgramStatus status;
-  std::string_view load_state;
+  std::string_view load_state, sub_state, result;
   std::string_view rest = block;
   while (!rest.empty()) {
     size_t end = rest.find('\n');
@@ -42,6 +44,10 @@ StatusReply ParseShowBlock(std::string_view block, const std::string& unit) {
       status.state = std::string(line.substr(12));
     } else if (line.starts_with("LoadState=")) {
       load_state = line.substr(10);
+    } else if (line.starts_with("SubState=")) {
+      sub_state = line.substr(9);
+    } else if (line.starts_with("Result=")) {
+      result = line.substr(7);
     }
   }
   // A unit whose file went while it runs is not-found too, but has a pid.
@@ -50,6 +56,17 @@ StatusReply ParseShowBlock(std::string_view block, const std::string& unit) {
   }
   if (!pid) return {Status::Error(label + "no MainPID in its output")};
   status.pid = *pid;
+  if (status.pid == 0) {
+    // A unit failed for its start limit stays down until reset-failed;
+    // one in auto-restart has its next start scheduled by systemd.
+    if (status.state == "failed" && result == "start-limit-hit") {
+      status.hold = ProgramHold::kGaveUp;
+      status.hold_reason = result;
+    } else if (sub_state == "auto-restart") {
+      status.hold = ProgramHold::kBackingOff;
+      status.hold_reason = sub_state;
+    }
+  }
   return {std::move(status)};
 }
 
@@ -100,6 +117,66 @@ Result<std::vector<StatusReply>> ParseShow(
   return replies;
 }
 
+// systemctl runs one after another, each once the one before succeeded,
+// all within one timeout; the first failure ends the call.
+class ChainCall final : public SupervisorCall {
+ public:
+  ChainCall(EventLoop* loop, std::vector<std::vector<std::string>> steps,
+            std::vector<std::string> labels, Duration timeout,
+            Supervisor::Done done)
+      : loop_(loop),
+        steps_(std::move(steps)),
+        labels_(std::move(labels)),
+        timeout_(timeout),
+        deadline_(loop->Now() + timeout),
+        done_(std::move(done)) {}
+
+  void Begin() { RunStep(); }
+
+ private:
+  void RunStep() {
+    // The child's own timeout is what is left of the call's, and is at
+    // least a tick: RunChildCall answers from the loop, never inside.
+    const Duration left = std::max<Duration>(deadline_ - loop_->Now(),
+                                             std::chrono::milliseconds(1));
+    current_ =
+        RunChildCall(loop_, steps_[step_], left,
+                     [this](const ChildResult& result) { OnStep(result); });
+  }
+
+  void OnStep(const ChildResult& result) {
+    if (!result.success()) {
+      Finish(Status::Error(labels_[step_] + ": " +
+                           (result.kind == ChildResult::kTimedOut
+                                ? "timed out after " + FormatDuration(timeout_)
+                                : DescribeChildFailure(result))));
+      return;
+    }
+    if (++step_ == steps_.size()) {
+      Finish(Status::Ok());
+      return;
+    }
+    // Replaces the finished child, whose callback this is: ChildProcess
+    // allows that (its callback is its last act).
+    RunStep();
+  }
+
+  void Finish(Status status) {
+    // A local: `done` may destroy this call.
+    Supervisor::Done done = std::move(done_);
+    done(std::move(status));
+  }
+
+  EventLoop* loop_;
+  const std::vector<std::vector<std::string>> steps_;
+  const std::vector<std::string> labels_;
+  const Duration timeout_;
+  const TimePoint deadline_;
+  Supervisor::Done done_;
+  size_t step_ = 0;
+  std::unique_ptr<SupervisorCall> current_;
+};
+
 class SystemdSupervisor final : public Supervisor {
  public:
   SystemdSupervisor(const SupervisorConfig& config, EventLoop* loop)
@@ -111,7 +188,7 @@ class SystemdSupervisor final : public Supervisor {
             // The batcher may outlive this supervisor: copies, not `this`.
             [loop,
              argv = Argv({"show", "-p", "LoadState", "-p", "MainPID", "-p",
-                          "ActiveState"}),
+                          "ActiveState", "-p", "SubState", "-p", "Result"}),
              timeout = config.timeout](const std::vector<std::string>& units,
                                        StatusBatcher::FetchDone done) {
               std::vector<std::string> show = argv;
@@ -135,6 +212,23 @@ class SystemdSupervisor final : public Supervisor {
   std::unique_ptr<SupervisorCall> Start(const ProgramRef& program,
                                         Done done) override {
     return Act("start", program.program, std::move(done));
+  }
+
+  // --no-block: systemd takes the start up at once, and how the unit
+  // fares is for the looks after (a start that waited would fail with a
+  // unit that fails again, and not count as taken up).
+  std::unique_ptr<SupervisorCall> Recover(const ProgramRef& program,
+                                          Done done) override {
+    const std::string& unit = program.program;
+    auto call = std::make_unique<ChainCall>(
+        loop_,
+        std::vector<std::vector<std::string>>{
+            Argv({"reset-failed", unit}), Argv({"--no-block", "start", unit})},
+        std::vector<std::string>{"systemctl reset-failed " + unit,
+                                 "systemctl start " + unit},
+        timeout_, std::move(done));
+    call->Begin();
+    return call;
   }
 
   std::unique_ptr<SupervisorCall> GetStatusReply(

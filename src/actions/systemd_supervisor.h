@@ -1,5 +1,8 @@
-// The `systemd` supervisor: `systemctl restart|start UNIT`, and the unit's
-// MainPID and ActiveState from `systemctl show`.
+// The `systemd` supervisor: `systemctl restart|start UNIT`, `systemctl
+// reset-failed UNIT` before a start to recover a unit stopped for its start
+// limit, and the unit's MainPID, ActiveState, SubState and Result from
+// `systemctl show` (Result=start-limit-hit: systemd gave up on it;
+// SubState=auto-restart: it will start it again by itself).
 #ifndef WATCHD_ACTIONS_SYSTEMD_SUPERVISOR_H_
 #define WATCHD_ACTIONS_SYSTEMD_SUPERVISOR_H_
 

@@ -19,6 +19,11 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// The properties every `systemctl show` asks for, as the fake logs them.
+constexpr char kShow[] =
+    "[show][-p][LoadState][-p][MainPID][-p][ActiveState][-p][SubState][-p]"
+    "[Result]";
+
 class SystemdSupervisorTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
@@ -49,6 +54,14 @@ class SystemdSupervisorTest : public ::testing::Test {
     auto done = [&](Status s) { result = s; };
     auto call = start ? supervisor->Start(program_, done)
                       : supervisor->Restart(program_, done);
+    EXPECT_FALSE(result.has_value()) << "callback ran inside the call";
+    EXPECT_TRUE(RunUntil([&] { return result.has_value(); }));
+    return result.value_or(Status::Error("no result"));
+  }
+
+  Status Recover(Supervisor* supervisor) {
+    std::optional<Status> result;
+    auto call = supervisor->Recover(program_, [&](Status s) { result = s; });
     EXPECT_FALSE(result.has_value()) << "callback ran inside the call";
     EXPECT_TRUE(RunUntil([&] { return result.has_value(); }));
     return result.value_or(Status::Error("no result"));
@@ -113,9 +126,8 @@ TEST_F(SystemdSupervisorTest, SystemctlPrefixArgumentsComeFirst) {
   ASSERT_TRUE(Act(supervisor.get()).ok());
   ASSERT_TRUE(Show(supervisor.get()).ok());
   EXPECT_EQ(testing::ReadFile(log_),
-            "[--user][restart][web.service]\n"
-            "[--user][show][-p][LoadState][-p][MainPID][-p][ActiveState]"
-            "[web.service]\n");
+            "[--user][restart][web.service]\n[--user]" + std::string(kShow) +
+                "[web.service]\n");
 }
 
 TEST_F(SystemdSupervisorTest, GetStatusParsesMainPidAndActiveState) {
@@ -126,9 +138,7 @@ TEST_F(SystemdSupervisorTest, GetStatusParsesMainPidAndActiveState) {
   ASSERT_TRUE(status.ok()) << status.status().message();
   EXPECT_EQ(status->pid, 4242);
   EXPECT_EQ(status->state, "active");
-  EXPECT_EQ(testing::ReadFile(log_),
-            "[show][-p][LoadState][-p][MainPID][-p][ActiveState]"
-            "[web.service]\n");
+  EXPECT_EQ(testing::ReadFile(log_), std::string(kShow) + "[web.service]\n");
 }
 
 TEST_F(SystemdSupervisorTest, MainPidZeroIsNotRunning) {
@@ -138,6 +148,88 @@ TEST_F(SystemdSupervisorTest, MainPidZeroIsNotRunning) {
   ASSERT_TRUE(status.ok()) << status.status().message();
   EXPECT_EQ(status->pid, 0);
   EXPECT_EQ(status->state, "inactive");
+}
+
+TEST_F(SystemdSupervisorTest, StartLimitHitIsTheSupervisorGivingUp) {
+  auto supervisor = Make("giveup");
+  ASSERT_NE(supervisor, nullptr);
+  Result<ProgramStatus> status = Show(supervisor.get());
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(status->pid, 0);
+  EXPECT_EQ(status->state, "failed");
+  EXPECT_EQ(status->hold, ProgramHold::kGaveUp);
+  EXPECT_EQ(status->hold_reason, "start-limit-hit");
+}
+
+TEST_F(SystemdSupervisorTest, OtherFailuresAndStopsHoldNothing) {
+  for (const char* mode : {"failed", "stopped", "ok"}) {
+    SCOPED_TRACE(mode);
+    auto supervisor = Make(mode);
+    ASSERT_NE(supervisor, nullptr);
+    Result<ProgramStatus> status = Show(supervisor.get());
+    ASSERT_TRUE(status.ok()) << status.status().message();
+    EXPECT_EQ(status->hold, ProgramHold::kNone);
+    EXPECT_EQ(status->hold_reason, "");
+  }
+}
+
+TEST_F(SystemdSupervisorTest, AutoRestartIsTheSupervisorBackingOff) {
+  auto supervisor = Make("autorestart");
+  ASSERT_NE(supervisor, nullptr);
+  Result<ProgramStatus> status = Show(supervisor.get());
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(status->pid, 0);
+  EXPECT_EQ(status->state, "activating");
+  EXPECT_EQ(status->hold, ProgramHold::kBackingOff);
+  EXPECT_EQ(status->hold_reason, "auto-restart");
+}
+
+TEST_F(SystemdSupervisorTest,
+       RecoverResetsTheFailureThenStartsWithoutBlocking) {
+  auto supervisor = Make("ok", {"--user"});
+  ASSERT_NE(supervisor, nullptr);
+  Status status = Recover(supervisor.get());
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(testing::ReadFile(log_),
+            "[--user][reset-failed][web.service]\n"
+            "[--user][--no-block][start][web.service]\n");
+}
+
+TEST_F(SystemdSupervisorTest, RecoverStopsAtAFailedResetFailed) {
+  auto supervisor = Make("fail");
+  ASSERT_NE(supervisor, nullptr);
+  EXPECT_EQ(Recover(supervisor.get()).message(),
+            "systemctl reset-failed web.service: exit 5: Failed to "
+            "reset-failed web.service: Unit web.service not found.");
+  EXPECT_EQ(testing::ReadFile(log_), "[reset-failed][web.service]\n");
+}
+
+TEST_F(SystemdSupervisorTest, RecoverIsBoundByOneTimeout) {
+  auto supervisor = Make("hang", {}, seconds(1));
+  ASSERT_NE(supervisor, nullptr);
+  TimePoint start = loop_.Now();
+  EXPECT_EQ(Recover(supervisor.get()).message(),
+            "systemctl reset-failed web.service: timed out after 1s");
+  EXPECT_GE(loop_.Now() - start, milliseconds(990));
+  std::string pid = testing::ReadFile(log_ + ".pid");
+  ASSERT_FALSE(pid.empty());
+  EXPECT_TRUE(RunUntil([&] { return testing::ProcessDead(std::stoi(pid)); },
+                       seconds(10)));
+}
+
+TEST_F(SystemdSupervisorTest, DestroyingARecoverKillsSystemctl) {
+  auto supervisor = Make("hang");
+  ASSERT_NE(supervisor, nullptr);
+  bool called = false;
+  auto call = supervisor->Recover(program_, [&](Status) { called = true; });
+  std::string pidfile = log_ + ".pid";
+  ASSERT_TRUE(RunUntil([&] { return access(pidfile.c_str(), F_OK) == 0; },
+                       seconds(30)));
+  pid_t pid = std::stoi(testing::ReadFile(pidfile));
+  call.reset();
+  EXPECT_TRUE(RunUntil([&] { return testing::ProcessDead(pid); }, seconds(10)));
+  loop_.RunOnce(milliseconds(100));
+  EXPECT_FALSE(called);
 }
 
 TEST_F(SystemdSupervisorTest, OutputWithoutMainPidIsAnError) {
@@ -215,8 +307,8 @@ TEST_F(SystemdSupervisorTest, CallsOfOnePassShareOneSystemctlShow) {
   EXPECT_TRUE(replies_.empty()) << "callback ran inside the call";
   ASSERT_TRUE(RunUntil([&] { return replies_.size() == 4; }));
   EXPECT_EQ(testing::ReadFile(log_),
-            "[show][-p][LoadState][-p][MainPID][-p][ActiveState]"
-            "[pid-101.service][pid-102.service][nosuch.service]\n");
+            std::string(kShow) +
+                "[pid-101.service][pid-102.service][nosuch.service]\n");
   ASSERT_TRUE(replies_.at("one").status.ok()) << ErrorOf("one");
   EXPECT_EQ(replies_.at("one").status->pid, 101);
   EXPECT_EQ(replies_.at("one").status->state, "active");
@@ -283,11 +375,9 @@ TEST_F(SystemdSupervisorTest, ACallFromACallbackJoinsTheNextBatch) {
       });
   auto second = Ask(supervisor.get(), "pid-2.service", "second");
   ASSERT_TRUE(RunUntil([&] { return replies_.size() == 3; }));
-  EXPECT_EQ(testing::ReadFile(log_),
-            "[show][-p][LoadState][-p][MainPID][-p][ActiveState]"
-            "[pid-1.service][pid-2.service]\n"
-            "[show][-p][LoadState][-p][MainPID][-p][ActiveState]"
-            "[pid-3.service]\n");
+  EXPECT_EQ(testing::ReadFile(log_), std::string(kShow) +
+                                         "[pid-1.service][pid-2.service]\n" +
+                                         kShow + "[pid-3.service]\n");
   ASSERT_TRUE(replies_.at("again").status.ok()) << ErrorOf("again");
   EXPECT_EQ(replies_.at("again").status->pid, 3);
 }

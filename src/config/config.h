@@ -22,6 +22,7 @@ struct SourceLocation {
   std::string file;
   int line = 0;    // 1-based
   int column = 0;  // 1-based
+  bool operator==(const SourceLocation&) const = default;
 };
 
 // --- probes ---------------------------------------------------------------
@@ -37,6 +38,7 @@ struct HttpProbeConfig {
   bool tls_verify = true;           // verify the peer certificate and name
   std::optional<std::string> ca_file;
   uint64_t max_body_bytes = 1 << 20;  // bodies are read up to this, then cut
+  bool operator==(const HttpProbeConfig&) const = default;
 };
 
 struct TcpProbeConfig {
@@ -44,6 +46,7 @@ struct TcpProbeConfig {
   int port = 0;
   std::optional<std::string> send;    // written after connect
   std::optional<std::string> expect;  // ECMAScript regex on what is read back
+  bool operator==(const TcpProbeConfig&) const = default;
 };
 
 struct DnsProbeConfig {
@@ -51,18 +54,23 @@ struct DnsProbeConfig {
   std::string type = "A";             // A AAAA CNAME MX NS TXT SRV PTR
   std::optional<std::string> server;  // "host:port" or "host"; else system's
   std::vector<std::string> expect;    // each must be among the answers
+  bool operator==(const DnsProbeConfig&) const = default;
 };
 
-struct ProcessProbeConfig {};
+struct ProcessProbeConfig {
+  bool operator==(const ProcessProbeConfig&) const = default;
+};
 
 struct MemoryProbeConfig {
   uint64_t rss_max = 0;  // bytes
   bool include_children = false;
+  bool operator==(const MemoryProbeConfig&) const = default;
 };
 
 struct ExecProbeConfig {
   std::vector<std::string> argv;       // argv[0] is a path or a name on PATH
   SourceLocation argv0_location = {};  // where argv[0] is written
+  bool operator==(const ExecProbeConfig&) const = default;
 };
 
 using ProbeConfig =
@@ -86,6 +94,7 @@ struct CheckConfig {
   int successes = 1;    // consecutive successes before passing again
   OnFailure on_failure = OnFailure::kAlert;
   SourceLocation location;
+  bool operator==(const CheckConfig&) const = default;
 };
 
 enum class RestartLimitAction { kUnmonitor, kAlert };
@@ -94,6 +103,7 @@ struct RestartLimit {
   int max = 3;
   Duration within = std::chrono::minutes(10);
   RestartLimitAction then = RestartLimitAction::kUnmonitor;
+  bool operator==(const RestartLimit&) const = default;
 };
 
 // Delay before the nth consecutive restart: none for the first, then
@@ -102,6 +112,7 @@ struct RestartLimit {
 struct RestartBackoff {
   Duration initial = std::chrono::seconds(5);
   Duration max = std::chrono::minutes(5);
+  bool operator==(const RestartBackoff&) const = default;
 };
 
 struct ServiceConfig {
@@ -114,10 +125,14 @@ struct ServiceConfig {
   RestartLimit restart_limit;
   RestartBackoff restart_backoff;
   Duration stop_timeout = std::chrono::seconds(10);
+  // Whether watchd clears its supervisor's give-up (systemd start-limit-hit,
+  // supervisord FATAL) and starts the program, as a restart.
+  bool recover_supervisor_giveup = false;
   std::vector<CheckConfig> checks;  // in file order
   // Notify targets (keys of NotifyConfig::targets); nullopt: every target.
   std::optional<std::vector<std::string>> notify;
   SourceLocation location;
+  bool operator==(const ServiceConfig&) const = default;
 };
 
 enum class SupervisorType { kSupervisord, kSystemd, kCommand };
@@ -138,6 +153,7 @@ struct SupervisorConfig {
   SourceLocation restart_location;
   SourceLocation start_location;
   SourceLocation systemctl_location;
+  bool operator==(const SupervisorConfig&) const = default;
 };
 
 // --- notifications --------------------------------------------------------
@@ -188,6 +204,7 @@ struct WebhookTargetConfig {
   std::vector<std::pair<std::string, std::string>> headers;
   Duration timeout = std::chrono::seconds(10);
   bool tls_verify = true;
+  bool operator==(const WebhookTargetConfig&) const = default;
 };
 
 struct MailTargetConfig {
@@ -204,6 +221,7 @@ struct MailTargetConfig {
       "{time}\nHost:    {host}\n";
   Duration timeout = std::chrono::seconds(30);
   bool tls_verify = true;
+  bool operator==(const MailTargetConfig&) const = default;
 };
 
 struct CommandTargetConfig {
@@ -211,6 +229,7 @@ struct CommandTargetConfig {
   std::vector<std::string> argv;
   Duration timeout = std::chrono::seconds(30);
   SourceLocation argv0_location;
+  bool operator==(const CommandTargetConfig&) const = default;
 };
 
 using NotifyTargetKind =
@@ -222,6 +241,7 @@ struct NotifyTargetConfig {
   NotifyEventSet events = kAllNotifyEvents;
   std::vector<std::string> services;  // glob patterns; empty: every service
   SourceLocation location;
+  bool operator==(const NotifyTargetConfig&) const = default;
 };
 
 // Retries of one delivery: `attempts` in all, the delay doubling from
@@ -230,6 +250,7 @@ struct NotifyRetry {
   int attempts = 5;
   Duration initial = std::chrono::seconds(2);
   Duration within = std::chrono::minutes(10);
+  bool operator==(const NotifyRetry&) const = default;
 };
 
 struct NotifyConfig {
@@ -242,6 +263,7 @@ struct NotifyConfig {
   Duration coalesce = std::chrono::seconds(10);
   size_t queue_max = 1000;  // events waiting per target; the oldest drop
   NotifyRetry retry;
+  bool operator==(const NotifyConfig&) const = default;
 };
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
@@ -254,6 +276,7 @@ struct DaemonConfig {
   std::string metrics_listen = "127.0.0.1:9109";  // "" = off
   LogLevel log_level = LogLevel::kInfo;
   std::string log_file;  // "" = stderr
+  bool operator==(const DaemonConfig&) const = default;
 };
 
 struct Config {

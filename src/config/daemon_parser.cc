@@ -66,7 +66,8 @@ void ParseDaemon(NodeReader& reader, uint32_t node, DaemonConfig* daemon) {
         }
         break;
       case 1:
-        if (auto path = reader.NonEmptyString(f.value)) {
+        // "" keeps no state across restarts.
+        if (auto path = reader.String(f.value)) {
           daemon->state_file = std::move(*path);
         }
         break;

@@ -480,7 +480,7 @@ TEST(LoaderTest, BadDaemonSettings) {
       "  control_socket: /" +
       std::string(120, 'x') +
       "\n"
-      "  state_file: ''\n"
+      "  state_file: [a]\n"
       "  metrics_listen: localhost:9109\n"
       "  log_level: verbose\n");
   ASSERT_EQ(r.errors.size(), 4u) << AllErrors(r);
@@ -488,7 +488,8 @@ TEST(LoaderTest, BadDaemonSettings) {
       r.errors[0].ToString(),
       "w.yaml:2:19: control_socket path is longer than 107 bytes, the limit "
       "for a unix socket");
-  EXPECT_EQ(r.errors[1].ToString(), "w.yaml:3:15: must not be empty");
+  EXPECT_EQ(r.errors[1].ToString().rfind("w.yaml:3:15: ", 0), 0u)
+      << r.errors[1].ToString();
   EXPECT_EQ(
       r.errors[2].ToString(),
       "w.yaml:4:19: invalid metrics_listen 'localhost:9109': expected IP:port "
@@ -497,6 +498,10 @@ TEST(LoaderTest, BadDaemonSettings) {
       r.errors[3].ToString(),
       "w.yaml:5:14: invalid value 'verbose': expected trace, debug, info, "
       "warn or error");
+  // "" turns the state file off.
+  LoadResult off = Load("daemon:\n  state_file: ''\n");
+  ASSERT_TRUE(off.ok()) << AllErrors(off);
+  EXPECT_EQ(off.config.daemon.state_file, "");
   for (std::string bad :
        {"9109", ":9109", "127.0.0.1", "127.0.0.1:99999", "::1:9109"}) {
     r = Load("daemon: {metrics_listen: '" + bad + "'}\n");
@@ -621,6 +626,35 @@ TEST(LoaderTest, ProcessChecksNeedAPidSource) {
           "a supervisord or systemd supervisor");
   EXPECT_TRUE(
       HasError(r, Pos(text, "m:"), "a memory check needs the service's pid"));
+}
+
+TEST(LoaderTest, RecoverSupervisorGiveUpNeedsAGivingUpSupervisor) {
+  const std::string text =
+      "supervisors:\n"
+      "  sd: {type: systemd}\n"
+      "  cmd: {type: command, restart: [/bin/x]}\n"
+      "services:\n"
+      "  a: {supervisor: sd, recover_supervisor_giveup: true}\n"
+      "  b: {supervisor: sd}\n"
+      "  c: {recover_supervisor_giveup: yes}\n"
+      "  d: {supervisor: cmd, recover_supervisor_giveup: on}\n"
+      "  e: {supervisor: cmd, recover_supervisor_giveup: false}\n"
+      "  f: {supervisor: sd, recover_supervisor_giveup: sometimes}\n";
+  LoadResult r = Load(text);
+  EXPECT_EQ(r.errors.size(), 3u) << AllErrors(r);
+  EXPECT_TRUE(HasError(r, Pos(text, "yes"),
+                       "recover_supervisor_giveup needs a supervisord or "
+                       "systemd supervisor, and this service has none"));
+  EXPECT_TRUE(HasError(r, Pos(text, "on}"),
+                       "recover_supervisor_giveup needs a supervisord or "
+                       "systemd supervisor, and 'cmd' is a command "
+                       "supervisor, which never gives a program up"));
+  EXPECT_TRUE(HasError(r, Pos(text, "sometimes"),
+                       "expected true or false, found 'sometimes'"));
+  ASSERT_EQ(r.config.services.size(), 6u);
+  EXPECT_TRUE(r.config.services[0].recover_supervisor_giveup);
+  EXPECT_FALSE(r.config.services[1].recover_supervisor_giveup);
+  EXPECT_FALSE(r.config.services[4].recover_supervisor_giveup);
 }
 
 TEST(LoaderTest, ServiceSettings) {

@@ -10,8 +10,14 @@
 namespace watchd {
 namespace {
 
-constexpr std::array<std::string_view, 6> kOwnKeys = {
-    "supervisor", "program", "pidfile", "depends_on", "checks", "notify"};
+constexpr std::array<std::string_view, 7> kOwnKeys = {
+    "supervisor",
+    "program",
+    "pidfile",
+    "depends_on",
+    "checks",
+    "notify",
+    "recover_supervisor_giveup"};
 constexpr auto kServiceKeys = ConcatKeys(kOwnKeys, kServiceDefaultKeys);
 
 constexpr std::string_view kRestartLimitKeys[] = {"max", "within", "then"};
@@ -160,6 +166,13 @@ ServiceConfig ParseService(NodeReader& reader, const std::string& name,
         break;
       case 5:
         ReadNotifyTargets(reader, f.value, &service, refs);
+        break;
+      case 6:
+        if (auto recover = reader.Bool(f.value)) {
+          service.recover_supervisor_giveup = *recover;
+          if (*recover)
+            refs->recover_supervisor_giveup = reader.Location(f.value);
+        }
         break;
       default:
         ReadServiceDefaultKey(reader, f.index - kOwnKeys.size(), f.value,

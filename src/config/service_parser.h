@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,9 @@ void ReadServiceDefaultKey(NodeReader& reader, size_t key, uint32_t value,
 // checked once every file is read (validate.h).
 struct ServiceRefs {
   SourceLocation supervisor;
+  // recover_supervisor_giveup: true, which needs a supervisor with a
+  // give-up to clear.
+  std::optional<SourceLocation> recover_supervisor_giveup;
   std::vector<SourceLocation> depends_on;  // parallel to the service's
   std::vector<SourceLocation> notify;      // parallel to the service's
 };

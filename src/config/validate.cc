@@ -41,6 +41,31 @@ void CheckSupervisors(const Config& config,
   }
 }
 
+// Only systemd and supervisord give a program up by their own policy.
+void CheckGiveUpRecovery(const Config& config,
+                         const std::vector<ServiceRefs>& refs,
+                         Diagnostics* diag) {
+  for (size_t i = 0; i < config.services.size(); ++i) {
+    if (!refs[i].recover_supervisor_giveup) continue;
+    const ServiceConfig& service = config.services[i];
+    std::string why;
+    if (!service.supervisor) {
+      why = "this service has none";
+    } else if (auto it = config.supervisors.find(*service.supervisor);
+               it != config.supervisors.end() &&
+               it->second.type == SupervisorType::kCommand) {
+      why = "'" + *service.supervisor +
+            "' is a command supervisor, which never gives a program up";
+    }
+    if (!why.empty()) {
+      diag->Error(*refs[i].recover_supervisor_giveup,
+                  "recover_supervisor_giveup needs a supervisord or systemd "
+                  "supervisor, and " +
+                      why);
+    }
+  }
+}
+
 // The service index of every dependency, kNone for unknown ones (reported).
 std::vector<std::vector<size_t>> ResolveDependencies(
     const Config& config, const std::vector<ServiceRefs>& refs,
@@ -191,6 +216,7 @@ void ValidateReferences(const Config& config,
                         const std::vector<ServiceRefs>& refs,
                         const NotifyRefs& notify_refs, Diagnostics* diag) {
   CheckSupervisors(config, refs, diag);
+  CheckGiveUpRecovery(config, refs, diag);
   CheckCycles(config, refs, ResolveDependencies(config, refs, diag), diag);
   CheckPidSources(config, diag);
   CheckNotifyTargets(config, refs, diag);

@@ -68,6 +68,26 @@ Status MakeDirectories(const std::filesystem::path& dir,
   return Status::Ok();
 }
 
+// The socket's directory made for watchd by someone else (systemd's
+// RuntimeDirectory=, root:root 0750) would lock the group out: one that
+// watchd owns and that others cannot enter is given the group. A shared
+// directory (/run, /tmp: open to others) is never changed.
+Status GiveDirectoryTheGroup(const std::filesystem::path& dir,
+                             std::optional<gid_t> group) {
+  struct stat st;
+  if (!group || dir.empty() || stat(dir.c_str(), &st) != 0) {
+    return Status::Ok();
+  }
+  if (st.st_uid != geteuid() || (st.st_mode & 0007) != 0 ||
+      st.st_gid == *group) {
+    return Status::Ok();
+  }
+  if (chown(dir.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+    return Status::Error(Errno("cannot give " + dir.string() + " the group"));
+  }
+  return Status::Ok();
+}
+
 // A socket file left by a watchd that died is removed; one that answers
 // belongs to a running watchd.
 Status ClearStaleSocket(const std::string& path, const sockaddr_un& addr) {
@@ -141,8 +161,11 @@ Status ControlServer::Listen() {
                          "' is empty or too long");
   }
   memcpy(addr.sun_path, options_.path.c_str(), options_.path.size() + 1);
-  Status s = MakeDirectories(std::filesystem::path(options_.path).parent_path(),
-                             options_.group);
+  const std::filesystem::path dir =
+      std::filesystem::path(options_.path).parent_path();
+  Status s = MakeDirectories(dir, options_.group);
+  if (!s.ok()) return s;
+  s = GiveDirectoryTheGroup(dir, options_.group);
   if (!s.ok()) return s;
   s = ClearStaleSocket(options_.path, addr);
   if (!s.ok()) return s;

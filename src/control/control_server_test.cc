@@ -167,6 +167,36 @@ TEST_F(ControlServerTest, SocketIs0660InA0750Directory) {
   EXPECT_EQ(st.st_mode & 07777, 0750u);
 }
 
+// systemd's RuntimeDirectory= is root:root 0750: the control group could
+// not reach the socket in it. A shared directory is left alone.
+TEST_F(ControlServerTest, PrivateDirectoryMadeByOthersGetsTheGroup) {
+  const gid_t group = getgid() == 65534 ? 65533 : 65534;
+  ASSERT_EQ(mkdir(dir_.File("private").c_str(), 0750), 0);
+  ASSERT_EQ(chmod(dir_.File("private").c_str(), 0750), 0);
+  ASSERT_EQ(mkdir(dir_.File("shared").c_str(), 0755), 0);
+  ASSERT_EQ(chmod(dir_.File("shared").c_str(), 0755), 0);
+  ControlServer::Options options;
+  options.path = dir_.File("private/control.sock");
+  options.group = group;
+  ServeEcho(options);
+  struct stat st;
+  ASSERT_EQ(stat(dir_.File("private").c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, group);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+
+  ControlServer::Options shared;
+  shared.path = dir_.File("shared/control.sock");
+  shared.group = group;
+  ControlServer other(
+      &loop_, shared,
+      [](const ControlPeer&, const std::string&, ControlServer::Responder) {});
+  ASSERT_TRUE(other.Listen().ok());
+  ASSERT_EQ(stat(dir_.File("shared").c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, getgid());
+  ASSERT_EQ(stat(dir_.File("shared/control.sock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, group);
+}
+
 TEST_F(ControlServerTest, LaterAnswersKeepTheOrderOfRequests) {
   std::vector<std::pair<std::string, ControlServer::Responder>> held;
   Serve([&](const ControlPeer&, const std::string& line,

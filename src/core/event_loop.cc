@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ EventLoop::EventLoop(Clock* clock)
     : clock_(clock), epoch_(clock->Now()), wheel_(0), events_(256) {}
 
 EventLoop::~EventLoop() {
+  if (task_fd_ >= 0) close(task_fd_);
   if (signal_fd_ >= 0) close(signal_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
@@ -38,7 +40,36 @@ EventLoop::~EventLoop() {
 Status EventLoop::Init() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return Status::Error(Errno("epoll_create1"));
-  return Status::Ok();
+  task_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (task_fd_ < 0) return Status::Error(Errno("eventfd"));
+  return Watch(task_fd_, EPOLLIN, [this](uint32_t) { RunTasks(); });
+}
+
+void EventLoop::RunInLoop(std::function<void()> task) {
+  bool first;
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    first = tasks_.empty();
+    tasks_.push_back(std::move(task));
+  }
+  // A non-empty queue has its wake-up written already, and RunTasks reads
+  // the eventfd before it takes the queue, so no task is left behind.
+  if (first) {
+    uint64_t one = 1;
+    // Cannot fail: the counter is far from overflowing.
+    [[maybe_unused]] ssize_t n = write(task_fd_, &one, sizeof(one));
+  }
+}
+
+void EventLoop::RunTasks() {
+  uint64_t count;
+  [[maybe_unused]] ssize_t n = read(task_fd_, &count, sizeof(count));
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    tasks.swap(tasks_);
+  }
+  for (auto& task : tasks) task();
 }
 
 Status EventLoop::Watch(int fd, uint32_t events, IoCallback cb) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -29,6 +30,15 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   Status Init();
+
+  // The one call that is safe from any thread (after Init): runs `task` on
+  // the loop, in a later pass (never inside this call, even on the loop's
+  // own thread), in the order tasks were given. Other threads reach the
+  // loop's state only this way. A task given from a task runs in the next
+  // pass, so tasks cannot starve I/O. Tasks still queued when the loop is
+  // destroyed are destroyed without running; the owner stops the threads
+  // that call this before destroying the loop.
+  void RunInLoop(std::function<void()> task);
 
   // Watches fd (level-triggered) for `events`; replaces an earlier watch of
   // the same fd. Unwatch before closing the fd. A callback may watch or
@@ -89,6 +99,7 @@ class EventLoop {
   // epoll for up to `wait` (nullopt: until I/O); returns epoll's count.
   int Wait(std::optional<Duration> wait);
   void OnSignalReadable();
+  void RunTasks();
 
   Clock* clock_;
   TimePoint epoch_;
@@ -104,6 +115,10 @@ class EventLoop {
   std::vector<epoll_event> events_;
   bool stopped_ = false;
   bool no_pwait2_ = false;
+  // An eventfd, written when a task is queued on an empty queue.
+  int task_fd_ = -1;
+  std::mutex tasks_mutex_;
+  std::vector<std::function<void()>> tasks_;  // guarded by tasks_mutex_
 };
 
 }  // namespace watchd

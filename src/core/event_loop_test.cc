@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <memory>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/fake_clock.h"
@@ -145,6 +148,106 @@ TEST_F(EventLoopTest, TimerRearmedFromItsCallbackRunsPeriodically) {
   loop_.ScheduleAfter(&t, milliseconds(5));
   ASSERT_TRUE(RunUntil([&] { return runs == 5; }));
   EXPECT_FALSE(t.pending());
+}
+
+TEST_F(EventLoopTest, TasksRunInALaterPassInTheirOrder) {
+  std::vector<int> ran;
+  for (int i = 0; i < 3; ++i) loop_.RunInLoop([&ran, i] { ran.push_back(i); });
+  EXPECT_TRUE(ran.empty()) << "never inside RunInLoop";
+  loop_.RunOnce(milliseconds(1000));
+  EXPECT_EQ(ran, (std::vector<int>{0, 1, 2}));
+
+  // A task given by a task waits for the next pass: tasks cannot starve
+  // the loop's I/O.
+  loop_.RunInLoop([&] {
+    ran.push_back(3);
+    loop_.RunInLoop([&] { ran.push_back(4); });
+  });
+  loop_.RunOnce(milliseconds(1000));
+  EXPECT_EQ(ran.size(), 4u);
+  loop_.RunOnce(milliseconds(1000));
+  EXPECT_EQ(ran.size(), 5u);
+}
+
+// A loop asleep with nothing to wait for wakes for a task from another
+// thread.
+TEST_F(EventLoopTest, ATaskWakesAnIdleLoop) {
+  bool ran = false;
+  std::thread other([&] { loop_.RunInLoop([&] { ran = true; }); });
+  const TimePoint start = loop_.Now();
+  while (!ran && loop_.Now() - start < std::chrono::seconds(30)) {
+    loop_.RunOnce(std::chrono::seconds(30));
+  }
+  other.join();
+  EXPECT_TRUE(ran);
+  EXPECT_LT(loop_.Now() - start, std::chrono::seconds(10));
+}
+
+// Many threads give tasks while the loop runs: each runs once, on the
+// loop, in the order its thread gave them.
+TEST_F(EventLoopTest, TasksFromManyThreadsEachRunOnceInOrder) {
+  constexpr int kThreads = 8;
+  constexpr int kTasks = 2000;
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  std::vector<std::vector<int>> seen(kThreads);
+  int total = 0;
+  bool off_loop = false;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kTasks; ++i) {
+        loop_.RunInLoop([&, t, i] {
+          off_loop |= std::this_thread::get_id() != loop_thread;
+          seen[t].push_back(i);
+          ++total;
+        });
+      }
+    });
+  }
+  const TimePoint deadline = loop_.Now() + std::chrono::seconds(60);
+  while (total < kThreads * kTasks && loop_.Now() < deadline) {
+    loop_.RunOnce(milliseconds(100));
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(total, kThreads * kTasks);
+  EXPECT_FALSE(off_loop);
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(seen[t].size(), static_cast<size_t>(kTasks)) << t;
+    for (int i = 0; i < kTasks; ++i) ASSERT_EQ(seen[t][i], i) << t;
+  }
+}
+
+// What is still queued when the loop goes (given by other threads up to
+// the end, as the metrics server's do) is destroyed without running, and
+// releases what it holds.
+TEST(EventLoopTaskTest, TasksLeftAtDestructionAreDestroyedNotRun) {
+  constexpr int kThreads = 4;
+  constexpr int kTasks = 500;
+  auto token = std::make_shared<int>(0);
+  int ran = 0;
+  {
+    EventLoop loop;
+    ASSERT_TRUE(loop.Init().ok());
+    auto give = [&] {
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+          for (int i = 0; i < kTasks; ++i) {
+            loop.RunInLoop([&ran, token] { ++ran; });
+          }
+        });
+      }
+      for (std::thread& t : threads) t.join();
+    };
+    give();
+    loop.RunOnce(milliseconds(1000));
+    EXPECT_EQ(ran, kThreads * kTasks);
+    // Given, never run: the loop is destroyed first.
+    give();
+    EXPECT_EQ(token.use_count(), 1 + kThreads * kTasks);
+  }
+  EXPECT_EQ(ran, kThreads * kTasks);
+  EXPECT_EQ(token.use_count(), 1);
 }
 
 // Zero-delay work (curl's "act now") must not wait for the next 1 ms tick:

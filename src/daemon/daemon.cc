@@ -12,6 +12,7 @@
 
 #include "actions/supervisor.h"
 #include "control/control_server.h"
+#include "control/protocol.h"
 #include "core/version.h"
 #include "daemon/check_reporter.h"
 #include "daemon/control_commands.h"
@@ -19,6 +20,7 @@
 #include "daemon/probe_factory.h"
 #include "daemon/service_reporter.h"
 #include "daemon/state_keeper.h"
+#include "daemon/status_page.h"
 #include "daemon/systemd_notifier.h"
 #include "health/service.h"
 #include "metrics/metrics.h"
@@ -36,29 +38,24 @@ constexpr Duration kDrainPoll = std::chrono::milliseconds(100);
 // among them) to be delivered.
 constexpr Duration kNotifyFlushLimit = std::chrono::seconds(5);
 
-// "web, db": the services whose restart has not ended.
-std::string RestartsInFlight(
-    const std::vector<std::unique_ptr<Service>>& services) {
-  std::string names;
-  for (const auto& service : services) {
-    if (!service->restart_info().in_flight) continue;
-    names += (names.empty() ? "" : ", ") + service->name();
-  }
-  return names;
-}
-
 }  // namespace
 
 Daemon::Daemon(Config config, std::string config_path)
     : config_(std::move(config)),
       config_path_(std::move(config_path)),
       random_(std::random_device{}()),
+      reload_timer_([this] { ReloadStep(); }),
       drain_timer_([this] { DrainStep(); }) {}
 
 Daemon::~Daemon() {
+  // Its result task, if queued, goes with the loop unrun.
+  if (reload_thread_.joinable()) reload_thread_.join();
   // Services first: their probes and calls hold curl handles, resolver
   // requests and supervisor state.
+  successors_.clear();
+  retiring_.clear();
   services_.clear();
+  old_supervisors_.clear();
   supervisors_.clear();
 }
 
@@ -80,7 +77,11 @@ Status Daemon::Init() {
   s = StartControl();
   if (!s.ok()) return s;
 
-  auto metrics = Metrics::Create(config_.daemon.metrics_listen, WATCHD_VERSION);
+  // The status page at / reads the services in a task on the loop, the
+  // only thread that may; the metrics server's threads wait for it.
+  auto metrics = Metrics::Create(
+      config_.daemon.metrics_listen, WATCHD_VERSION,
+      StatusPageAsker(&loop_, &services_, &config_.supervisors));
   if (!metrics.ok()) return metrics.status();
   metrics_ = std::move(metrics).value();
 
@@ -98,12 +99,8 @@ Status Daemon::Init() {
   s = CheckPrograms();
   if (!s.ok()) return s;
   size_t count = 0;
-  double rate = 0;
-  for (auto& service : services_) {
-    for (const auto& check : service->checks()) rate += check->rate();
-    count += service->checks().size();
-  }
-  loop_.set_coalescing_grain(Check::CoalescingGrain(rate));
+  for (auto& service : services_) count += service->checks().size();
+  UpdateCoalescingGrain();
   if (!config_.daemon.state_file.empty()) {
     state_ = std::make_unique<StateKeeper>(config_.daemon.state_file, &loop_,
                                            &services_);
@@ -138,50 +135,92 @@ Status Daemon::BuildServices() {
     }
     supervisors_[name] = std::move(supervisor).value();
   }
-  // Dependencies are wired after every service exists; the configs are
-  // moved into their services, so their names are kept aside here.
-  std::map<std::string, Service*> by_name;
-  std::vector<std::pair<Service*, std::vector<std::string>>> depends;
-  for (ServiceConfig& config : config_.services) {
+  for (const ServiceConfig& config : config_.services) {
     Supervisor* supervisor = nullptr;
     if (config.supervisor)
       supervisor = supervisors_.at(*config.supervisor).get();
-    service_reporters_.push_back(std::make_unique<ServiceReporter>(
-        metrics_.get(), config.name, notifier_.get(), notifications_.get()));
+    Unit unit;
+    auto service = MakeService(config, supervisor, nullptr, &unit);
+    if (!service.ok()) return service.status();
     notifications_->SetServiceTargets(config.name, config.notify);
-    std::vector<CheckConfig> checks = std::move(config.checks);
-    std::vector<std::string> depends_on = config.depends_on;
-    services_.push_back(std::make_unique<Service>(
-        std::move(config), supervisor, &loop_, &random_,
-        service_reporters_.back().get(), SystemProcessTable()));
-    Service* service = services_.back().get();
-    by_name[service->name()] = service;
-    depends.emplace_back(service, std::move(depends_on));
-    ProbeEnv env{&loop_, curl_.get(), resolvers_.get(), service, &sockets_};
-    for (const CheckConfig& check : checks) {
-      auto probe = MakeProbe(check.probe, env);
-      if (!probe.ok()) {
-        return Status::Error(check.location.file + ":" +
-                             std::to_string(check.location.line) + ":" +
-                             std::to_string(check.location.column) +
-                             ": check " + service->name() + "/" + check.name +
-                             ": " + probe.status().message());
-      }
-      check_reporters_.push_back(std::make_unique<CheckReporter>(
-          metrics_.get(), service->name(), check.name,
-          ProbeKindName(check.probe)));
-      service->AddCheck(check, std::move(probe).value(),
-                        check_reporters_.back().get());
-    }
+    units_[config.name] = std::move(unit);
+    services_.push_back(std::move(service).value());
   }
-  for (auto& [service, names] : depends) {
-    std::vector<Service*> dependencies;
-    for (const std::string& d : names) dependencies.push_back(by_name.at(d));
-    service->SetDependencies(dependencies);
-  }
-  // What is left of the parsed services is moved-from husks.
+  Rewire();
+  // The services keep their own settings; the daemon's are kept here.
   config_.services = {};
   return Status::Ok();
+}
+
+Result<std::unique_ptr<Service>> Daemon::MakeService(
+    const ServiceConfig& config, Supervisor* supervisor,
+    std::shared_ptr<ServiceReporter> reporter, Unit* unit) {
+  if (!reporter) {
+    reporter = std::make_shared<ServiceReporter>(
+        metrics_.get(), config.name, notifier_.get(), notifications_.get());
+  }
+  unit->reporter = reporter;
+  unit->checks = config.checks;
+  ServiceConfig settings = config;
+  settings.checks.clear();
+  auto service =
+      std::make_unique<Service>(std::move(settings), supervisor, &loop_,
+                                &random_, reporter.get(), SystemProcessTable());
+  for (const CheckConfig& check : config.checks) {
+    std::unique_ptr<Probe> probe;
+    std::unique_ptr<CheckReporter> check_reporter;
+    Status s = MakeCheck(service.get(), check, &probe, &check_reporter);
+    if (!s.ok()) return s;
+    service->AddCheck(check, std::move(probe), check_reporter.get());
+    unit->check_reporters[check.name] = std::move(check_reporter);
+  }
+  return service;
+}
+
+Status Daemon::MakeCheck(Service* service, const CheckConfig& check,
+                         std::unique_ptr<Probe>* probe,
+                         std::unique_ptr<CheckReporter>* reporter) {
+  ProbeEnv env{&loop_, curl_.get(), resolvers_.get(), service, &sockets_};
+  auto made = MakeProbe(check.probe, env);
+  if (!made.ok()) {
+    return Status::Error(
+        check.location.file + ":" + std::to_string(check.location.line) + ":" +
+        std::to_string(check.location.column) + ": check " + service->name() +
+        "/" + check.name + ": " + made.status().message());
+  }
+  *probe = std::move(made).value();
+  *reporter = std::make_unique<CheckReporter>(
+      metrics_.get(), service->name(), check.name, ProbeKindName(check.probe));
+  return Status::Ok();
+}
+
+void Daemon::Rewire() {
+  const auto by_name = ServicesByName();
+  for (auto& service : services_) {
+    std::vector<Service*> dependencies;
+    for (const std::string& name : service->config().depends_on) {
+      // Validation has made sure each exists.
+      if (auto d = by_name.find(name); d != by_name.end()) {
+        dependencies.push_back(d->second);
+      }
+    }
+    service->SetDependencies(dependencies);
+  }
+}
+
+std::map<std::string, Service*, std::less<>> Daemon::ServicesByName() const {
+  std::map<std::string, Service*, std::less<>> by_name;
+  for (const auto& service : services_) {
+    by_name.emplace(service->name(), service.get());
+  }
+  return by_name;
+}
+
+Service* Daemon::FindService(const std::string& name) const {
+  for (const auto& service : services_) {
+    if (service->name() == name) return service.get();
+  }
+  return nullptr;
 }
 
 Status Daemon::CheckPrograms() {
@@ -251,6 +290,18 @@ Status Daemon::StartControl() {
   context.services = &services_;
   context.supervisors = &config_.supervisors;
   context.config_path = config_path_;
+  context.reload = [this](ControlServer::Responder responder) {
+    Reload([this, responder](const Status& s) mutable {
+      if (!s.ok()) {
+        responder.Send(ErrorReply(kErrFailed, s.message()));
+        return;
+      }
+      nlohmann::json body;
+      body["message"] = "reloaded " + config_path_ + ": " +
+                        std::to_string(services_.size()) + " services";
+      responder.Send(OkReply(std::move(body)));
+    });
+  };
   control_commands_ = std::make_unique<ControlCommands>(std::move(context));
   control_ = std::make_unique<ControlServer>(
       &loop_, std::move(options),
@@ -280,9 +331,8 @@ void Daemon::OnSignal(int signo) {
       BeginStop(signo);
       break;
     case SIGHUP:
-      spdlog::warn(
-          "SIGHUP: configuration reload is not supported yet; "
-          "restart watchd to apply changes");
+      spdlog::info("received {}: reloading {}", strsignal(signo), config_path_);
+      Reload(nullptr);  // logs its outcome
       break;
     case SIGUSR1:
       // logrotate's postrotate: the file was moved away.
@@ -305,7 +355,7 @@ void Daemon::OnSignal(int signo) {
 
 void Daemon::BeginStop(int signo) {
   if (stopping_) {
-    const std::string busy = RestartsInFlight(services_);
+    const std::string busy = RestartsInFlight();
     spdlog::warn("received {} again: stopping now{}", strsignal(signo),
                  busy.empty() ? "" : ", abandoning the restart of " + busy);
     loop_.Stop();
@@ -315,19 +365,14 @@ void Daemon::BeginStop(int signo) {
   spdlog::info("received {}, stopping", strsignal(signo));
   notifications_->PostDaemonEvent(NotifyEvent::kStopping,
                                   std::string("received ") + strsignal(signo));
+  successors_.clear();
   for (auto& service : services_) service->Drain();
-  const std::string busy = RestartsInFlight(services_);
+  const std::string busy = RestartsInFlight();
   notifier_->Stopping(busy.empty()
                           ? "stopping"
                           : "stopping: waiting for the restart of " + busy);
   if (!busy.empty()) {
-    // Each call ends by its supervisor's timeout; a failed one is judged
-    // by one more look at the process, bounded by the same.
-    Duration limit = Duration::zero();
-    for (const auto& [name, supervisor] : config_.supervisors) {
-      limit = std::max(limit, supervisor.timeout);
-    }
-    limit *= 2;
+    const Duration limit = RestartBound();
     drain_deadline_ = loop_.Now() + limit;
     spdlog::info(
         "waiting up to {} for the restart of {} to finish (signal again to "
@@ -338,7 +383,7 @@ void Daemon::BeginStop(int signo) {
 }
 
 void Daemon::DrainStep() {
-  const std::string busy = RestartsInFlight(services_);
+  const std::string busy = RestartsInFlight();
   if (busy.empty()) {
     loop_.Stop();
     return;
@@ -351,9 +396,29 @@ void Daemon::DrainStep() {
   loop_.ScheduleAfter(&drain_timer_, kDrainPoll);
 }
 
+Duration Daemon::RestartBound() const {
+  Duration limit = Duration::zero();
+  for (const auto& [name, supervisor] : config_.supervisors) {
+    limit = std::max(limit, supervisor.timeout);
+  }
+  return 2 * limit;
+}
+
+std::string Daemon::RestartsInFlight() const {
+  std::string names;
+  auto add = [&](const Service& service) {
+    if (!service.restart_info().in_flight) return;
+    names += (names.empty() ? "" : ", ") + service.name();
+  };
+  for (const auto& service : services_) add(*service);
+  for (const Parked& parked : retiring_) add(*parked.service);
+  return names;
+}
+
 int Daemon::Run() {
   loop_.Run();
   for (auto& service : services_) service->Stop();
+  for (Parked& parked : retiring_) parked.service->Stop();
   if (state_) state_->Close();
   notifications_->Flush(kNotifyFlushLimit);
   return 0;

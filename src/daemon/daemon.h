@@ -3,12 +3,15 @@
 #ifndef WATCHD_DAEMON_DAEMON_H_
 #define WATCHD_DAEMON_DAEMON_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/config.h"
+#include "config/loader.h"
 #include "core/event_loop.h"
 #include "core/random.h"
 #include "core/status.h"
@@ -18,6 +21,7 @@ namespace watchd {
 
 class CheckReporter;
 class ControlCommands;
+class Probe;
 class ControlServer;
 class CurlMulti;
 class Metrics;
@@ -42,7 +46,38 @@ class Daemon {
 
   EventLoop* loop() { return &loop_; }
 
+  // SIGHUP and `watchctl reload` (docs/configuration.md, "Reload"): reads
+  // and validates the whole file on a thread of its own while the loop
+  // runs on, then plans and applies it on the loop; any error keeps the
+  // running configuration and is what `done` hears, every error of it. On
+  // success unchanged checks and services run on untouched, removed ones
+  // stop, new ones start, changed ones are rebuilt with their service's
+  // history. `done` is called on the loop, never inside this call; a reload
+  // asked while one reads the file is done again after it (the file may
+  // have changed since that one read it).
+  using ReloadDone = std::function<void(const Status&)>;
+  void Reload(ReloadDone done);
+
  private:
+  // What reports one Service object: its reporter (shared with the object
+  // it replaces or that replaces it, so notifications and series run on)
+  // and its checks' reporters by check name, with the definitions its
+  // checks run, for the next reload to compare.
+  struct Unit {
+    std::shared_ptr<ServiceReporter> reporter;
+    std::map<std::string, std::unique_ptr<CheckReporter>> check_reporters;
+    std::vector<CheckConfig> checks;
+  };
+  // A service object off the list of running ones: a removed service whose
+  // restart in flight finishes first, or a changed one's successor waiting
+  // for that (docs/configuration.md, "Reload").
+  struct Parked {
+    Unit unit;
+    std::unique_ptr<Service> service;  // after unit: destroyed first
+    TimePoint deadline{};              // retiring: stop waiting then
+  };
+  struct ReloadPlan;
+
   void OnSignal(int signo);
   // The first stop signal drains the services; the loop stops once no
   // restart is in flight (DrainStep looks every 100 ms) or at the limit.
@@ -51,6 +86,41 @@ class Daemon {
   // The STATUS= line: services counted by state.
   std::string StatusSummary() const;
   Status BuildServices();
+  // A Service for `config` (not started) with its checks and their
+  // reporters in `unit`; `reporter` is shared when given, else made.
+  Result<std::unique_ptr<Service>> MakeService(
+      const ServiceConfig& config, Supervisor* supervisor,
+      std::shared_ptr<ServiceReporter> reporter, Unit* unit);
+  // A new check's probe (for `service`) and reporter.
+  Status MakeCheck(Service* service, const CheckConfig& check,
+                   std::unique_ptr<Probe>* probe,
+                   std::unique_ptr<CheckReporter>* reporter);
+  // Reload's steps: everything that can fail, with nothing running
+  // touched; then the changes, which cannot.
+  Status PlanReload(Config next, ReloadPlan* plan);
+  void ApplyReload(ReloadPlan plan);
+  // `to` takes up what `from` has lived through: pause, restart history,
+  // the recorded process, and the verdicts of checks defined the same.
+  void HandOver(const Service& from, const Unit& from_unit, Service* to,
+                const Unit& to_unit);
+  void Rewire();
+  // Services whose turn came since the last reload: retiring ones whose
+  // restart ended (or ran out of time), successors that may take over.
+  void ReloadStep();
+  void ReplaceRunning(size_t index, Parked successor);
+  void PruneSupervisors();
+  void UpdateCoalescingGrain();
+  // How long a restart in flight may take to end: a call ends by its
+  // supervisor's timeout, and a failed one is judged by one more look,
+  // bounded by the same.
+  Duration RestartBound() const;
+  // "web, db": the services, running or retiring, whose restart has not
+  // ended.
+  std::string RestartsInFlight() const;
+  Service* FindService(const std::string& name) const;
+  std::map<std::string, Service*, std::less<>> ServicesByName() const;
+  // The read thread's result, on the loop.
+  void FinishReload(LoadResult loaded);
   // A program its supervisor does not know is a mistake in the
   // configuration: refused at start, where the supervisor can be asked
   // (waits up to the supervisors' timeout).
@@ -76,9 +146,20 @@ class Daemon {
   // Destroyed in reverse: services (with their checks and supervisor
   // calls) go before the supervisors and reporters they use.
   std::map<std::string, std::unique_ptr<Supervisor>> supervisors_;
-  std::vector<std::unique_ptr<CheckReporter>> check_reporters_;
-  std::vector<std::unique_ptr<ServiceReporter>> service_reporters_;
+  // Supervisors a reload replaced, while a parked service still uses them.
+  std::vector<std::unique_ptr<Supervisor>> old_supervisors_;
+  // By service name, for each of services_.
+  std::map<std::string, Unit> units_;
   std::vector<std::unique_ptr<Service>> services_;
+  std::vector<Parked> retiring_;
+  std::map<std::string, Parked> successors_;  // by service name
+  Timer reload_timer_;
+  // The thread reading the file for a reload, and who waits for it; those
+  // who asked meanwhile wait for the reload after.
+  std::thread reload_thread_;
+  std::vector<ReloadDone> reload_waiters_;
+  std::vector<ReloadDone> next_reload_waiters_;
+  bool reload_again_ = false;
   // daemon.state_file (none when ""): restores the services before they
   // start, saves their changes, and once more as watchd stops.
   std::unique_ptr<StateKeeper> state_;

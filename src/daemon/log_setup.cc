@@ -169,6 +169,10 @@ Status SetUpLogging(const DaemonConfig& daemon) {
   return Status::Ok();
 }
 
+void SetLogLevel(LogLevel level) {
+  spdlog::default_logger()->set_level(ToSpdlog(level));
+}
+
 Status ReopenLogFile() {
   for (const auto& sink : spdlog::default_logger()->sinks()) {
     if (auto file = std::dynamic_pointer_cast<FileSink>(sink)) {

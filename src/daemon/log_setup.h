@@ -19,6 +19,9 @@ bool StderrIsJournal();
 // opened is an error naming it and why.
 Status SetUpLogging(const DaemonConfig& daemon);
 
+// A reload's log_level, for the default logger.
+void SetLogLevel(LogLevel level);
+
 // Opens the default logger's log file again at its path (logrotate moved
 // it away): later lines go to the new file. Nothing to do without a log
 // file. On an error the old file stays in use.

@@ -71,6 +71,9 @@ ServiceReporter::~ServiceReporter() {
 void ServiceReporter::OnServiceStateChange(const Service& service,
                                            ServiceState from, ServiceState to,
                                            const std::string& reason) {
+  if (to == last_) return;
+  from = last_;
+  last_ = to;
   metrics_->SetServiceState(handle_, ServiceStateName(to));
   notifier_->ServicesChanged();
   auto level = to == ServiceState::kOk || to == ServiceState::kStarting ||
@@ -92,6 +95,10 @@ void ServiceReporter::OnServiceStateChange(const Service& service,
   }
 }
 
+void ServiceReporter::Resync(const Service& service) {
+  OnServiceStateChange(service, last_, service.state(), service.reason());
+}
+
 void ServiceReporter::Notify(const Service& service, NotifyEvent event,
                              std::string reason, std::string check,
                              ServiceState state,
@@ -110,11 +117,17 @@ void ServiceReporter::OnRestart(const Service& service,
                                 const std::string& reason,
                                 const std::string& detail) {
   metrics_->IncRestart(handle_, reason);
+  const bool recover = reason == kGiveUpRestartReason;
+  const char* verb = reason == "dead" ? "start"
+                     : recover        ? "clear its give-up and start"
+                                      : "restart";
   spdlog::warn("service {}: asking the supervisor to {} {} ({})",
-               service.name(), reason == "dead" ? "start" : "restart",
-               service.config().program, detail);
+               service.name(), verb, service.config().program, detail);
   Notify(service, NotifyEvent::kRestartStarted,
-         (reason == "dead" ? "start: " : "restart: ") + detail,
+         (reason == "dead" ? "start: "
+          : recover        ? "recover: "
+                           : "restart: ") +
+             detail,
          HasCheck(service, reason) ? reason : "", service.state());
 }
 

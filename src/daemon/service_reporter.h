@@ -30,6 +30,10 @@ class ServiceReporter : public ServiceObserver {
   void OnEscalation(const Service& service, const ProcessIdentity& process,
                     int descendants, const Status& result) override;
 
+  // A reload handed the service to a new object, which starts out ok:
+  // reports its state if it is not the one last reported.
+  void Resync(const Service& service);
+
   void OnResidentMemory(const Service& service, uint64_t bytes) override;
   void OnNotice(const Service& service, const std::string& text) override;
 
@@ -41,6 +45,9 @@ class ServiceReporter : public ServiceObserver {
   // An unhealthy state was notified since the service was last ok: its
   // next ok is `recovered`.
   bool unhealthy_notified_ = false;
+  // The state last reported: a new object of the same service (a reload)
+  // moving to it again is no news.
+  ServiceState last_ = ServiceState::kOk;
 
   void Notify(const Service& service, NotifyEvent event, std::string reason,
               std::string check, ServiceState state,

@@ -50,13 +50,15 @@ void StateKeeper::Restore() {
                  services_->size(), file_.path(),
                  paused.empty() ? "" : " (paused: " + paused + ")");
   }
-  for (const auto& service : *services_) {
-    service->set_on_persistent_change([this] { writer_.MarkDirty(); });
-  }
+  for (const auto& service : *services_) Track(service.get());
   // A first save soon, whatever happens next: it drops services no longer
   // configured, replaces a file set aside, and shows at once whether the
   // directory can be written.
   writer_.MarkDirty();
+}
+
+void StateKeeper::Track(Service* service) {
+  service->set_on_persistent_change([this] { writer_.MarkDirty(); });
 }
 
 void StateKeeper::Close() {

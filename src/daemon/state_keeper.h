@@ -33,6 +33,11 @@ class StateKeeper {
   // Before the services start: restores each from the file, and from then
   // on saves their changes.
   void Restore();
+  // A service a reload added or rebuilt: its changes are saved from now
+  // on.
+  void Track(Service* service);
+  // Saves soon: a reload changed which services there are.
+  void MarkDirty() { writer_.MarkDirty(); }
   // After the services stopped: the last save, on this thread. An error is
   // logged.
   void Close();

@@ -11,18 +11,6 @@
 namespace watchd {
 namespace {
 
-const char* SupervisorTypeName(SupervisorType type) {
-  switch (type) {
-    case SupervisorType::kSupervisord:
-      return "supervisord";
-    case SupervisorType::kSystemd:
-      return "systemd";
-    case SupervisorType::kCommand:
-      return "command";
-  }
-  return "command";
-}
-
 void WriteCheck(JsonWriter* w, const Check& check, const StatusClock& clock) {
   w->BeginObject();
   w->Key("name");
@@ -72,6 +60,18 @@ void WriteSummaryFields(JsonWriter* w, const Service& service,
 }
 
 }  // namespace
+
+const char* SupervisorTypeName(SupervisorType type) {
+  switch (type) {
+    case SupervisorType::kSupervisord:
+      return "supervisord";
+    case SupervisorType::kSystemd:
+      return "systemd";
+    case SupervisorType::kCommand:
+      return "command";
+  }
+  return "command";
+}
 
 StatusClock::StatusClock(TimePoint mono_now,
                          std::chrono::system_clock::time_point wall)

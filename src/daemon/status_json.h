@@ -31,6 +31,8 @@ class StatusClock {
 
 // RFC 3339 in UTC with milliseconds.
 std::string FormatRfc3339(std::chrono::system_clock::time_point t);
+// "supervisord", "systemd", "command".
+const char* SupervisorTypeName(SupervisorType type);
 
 // The whole block of one service, as one JSON object. `supervisors` names
 // each supervisor's type.

@@ -94,6 +94,7 @@ void ProcessTracker::Forget() {
   identity_.reset();
   presence_ = Presence::kUnknown;
   reason_.clear();
+  hold_ = ProgramHold::kNone;
 }
 
 void ProcessTracker::RunTask() {
@@ -120,10 +121,13 @@ void ProcessTracker::OnStatusDone() {
   if (!status_result_) return;
   StatusReply reply = std::move(*status_result_);
   status_result_.reset();
-  Conclude(FromSupervisor(reply));
+  ProgramHold hold = ProgramHold::kNone;
+  const ProcessLookup look = FromSupervisor(reply, &hold);
+  Conclude(look, hold);
 }
 
-ProcessLookup ProcessTracker::FromSupervisor(const StatusReply& reply) {
+ProcessLookup ProcessTracker::FromSupervisor(const StatusReply& reply,
+                                             ProgramHold* hold) {
   const Result<ProgramStatus>& status = reply.status;
   if (!status.ok()) {
     // A program the supervisor does not know is a mistake in the
@@ -133,6 +137,15 @@ ProcessLookup ProcessTracker::FromSupervisor(const StatusReply& reply) {
                                                status.status().message());
   }
   if (status->pid <= 0) {
+    *hold = status->hold;
+    switch (status->hold) {
+      case ProgramHold::kGaveUp:
+        return Absent("supervisor gave up: " + status->hold_reason);
+      case ProgramHold::kBackingOff:
+        return Absent("supervisor backing off: " + status->hold_reason);
+      case ProgramHold::kNone:
+        break;
+    }
     return Absent("supervisor reports " + config_.program + " " +
                   (status->state.empty() ? "not running" : status->state));
   }
@@ -228,12 +241,13 @@ bool ProcessTracker::StartedAfter(const ProcStat& st,
   return started_ns > written.mtime_ns + kSlackTicks * tick_ns;
 }
 
-void ProcessTracker::Conclude(const ProcessLookup& look) {
+void ProcessTracker::Conclude(const ProcessLookup& look, ProgramHold hold) {
   const Presence before = presence_;
   const std::optional<ProcessIdentity> previous = identity_;
   looked_ = true;
   presence_ = look.presence;
   reason_ = look.reason;
+  hold_ = look.presence == Presence::kAbsent ? hold : ProgramHold::kNone;
   switch (look.presence) {
     case Presence::kFound:
       identity_ = look.found.identity;

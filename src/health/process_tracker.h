@@ -71,14 +71,18 @@ class ProcessTracker : public ProcessSource {
   const std::string& reason() const { return reason_; }
   TimePoint absent_since() const { return absent_since_; }
   bool looked() const { return looked_; }
+  // With kAbsent from the supervisor: whether its own policy holds the
+  // program (backing off, or given up); the reason then says so.
+  ProgramHold hold() const { return hold_; }
 
  private:
   void RunTask();
   void OnStatusDone();
-  void Conclude(const ProcessLookup& look);
+  void Conclude(const ProcessLookup& look,
+                ProgramHold hold = ProgramHold::kNone);
   ProcessLookup FromPidfile();
   ProcessLookup ReadPidfileOnce();
-  ProcessLookup FromSupervisor(const StatusReply& reply);
+  ProcessLookup FromSupervisor(const StatusReply& reply, ProgramHold* hold);
   bool StartedAfter(const ProcStat& st, const FileStamp& written);
 
   const ServiceConfig& config_;
@@ -91,6 +95,7 @@ class ProcessTracker : public ProcessSource {
   Presence presence_ = Presence::kUnknown;
   std::string reason_;
   TimePoint absent_since_{};
+  ProgramHold hold_ = ProgramHold::kNone;
   bool looked_ = false;
   // The smallest boot time (as the wall clock reads it) seen in this run:
   // a pidfile's mtime is in the wall clock of its writing, and comparing

@@ -113,6 +113,8 @@ struct Service::Supervision : ProcessTracker::Listener {
   // A new process was seen while the restart call ran.
   bool replaced_in_restart = false;
   bool confirming = false;  // the look before acting is running
+  // The supervisor's give-up, left alone, was noticed (once per give-up).
+  bool giveup_noticed = false;
 };
 
 Service::Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
@@ -131,6 +133,8 @@ Service::Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
 
 Service::~Service() {
   Stop();
+  for (Service* d : dependencies_) std::erase(d->dependants_, this);
+  for (Service* d : dependants_) std::erase(d->dependencies_, this);
   // Probes cancel their lookups on destruction: the checks go while the
   // rest of this object is still whole.
   checks_.clear();
@@ -162,8 +166,47 @@ void Service::AddCheck(const CheckConfig& config, std::unique_ptr<Probe> probe,
 }
 
 void Service::SetDependencies(const std::vector<Service*>& dependencies) {
+  for (Service* d : dependencies_) std::erase(d->dependants_, this);
   dependencies_ = dependencies;
   for (Service* d : dependencies_) d->dependants_.push_back(this);
+  if (started_) Evaluate();
+}
+
+void Service::ReplaceChecks(std::vector<CheckPlan> plan) {
+  std::vector<std::unique_ptr<Check>> checks;
+  std::vector<CheckObserver*> reporters;
+  std::vector<Check*> added;
+  for (CheckPlan& entry : plan) {
+    if (entry.probe) {
+      checks.push_back(std::make_unique<Check>(config_.name, *entry.config,
+                                               std::move(entry.probe), loop_,
+                                               random_, this));
+      reporters.push_back(entry.reporter);
+      added.push_back(checks.back().get());
+      continue;
+    }
+    for (size_t i = 0; i < checks_.size(); ++i) {
+      if (checks_[i] && checks_[i]->name() == entry.name) {
+        checks.push_back(std::move(checks_[i]));
+        reporters.push_back(reporters_[i]);
+        break;
+      }
+    }
+  }
+  // What is left in checks_ was dropped: destroyed (cancelling its run)
+  // while its reporter, which the caller destroys after, still exists.
+  checks_.swap(checks);
+  reporters_.swap(reporters);
+  checks.clear();
+  if (!started_) return;
+  for (Check* check : added) {
+    if (sup_ && sup_->grace_until > loop_->Now()) {
+      check->IgnoreFailuresUntil(sup_->grace_until);
+    }
+    check->Start();
+  }
+  PersistentChange();
+  Evaluate();
 }
 
 bool Service::HasPidSource() const {
@@ -223,6 +266,9 @@ void Service::CancelLookup(LookupId id) {
 
 void Service::OnLook(const ProcessLookup& look, Presence before,
                      const std::optional<ProcessIdentity>& previous) {
+  if (sup_->tracker.hold() != ProgramHold::kGaveUp) {
+    sup_->giveup_noticed = false;
+  }
   // The same process seen again (every run of a process check) changes
   // nothing the state depends on.
   if (look.presence == Presence::kFound && before == Presence::kFound &&
@@ -458,12 +504,31 @@ void Service::Act() {
   if (!hung && !dead) return;
   Supervision& sup = *sup_;
   TimePoint now = loop_->Now();
+  const ProgramHold hold = sup.tracker.hold();
   if (dead) {
+    if (hold == ProgramHold::kGaveUp && !config_.recover_supervisor_giveup) {
+      // A start would fail (systemd's start limit) or overrule the
+      // supervisor's own policy: that is for the operator to decide.
+      if (!sup.giveup_noticed) {
+        sup.giveup_noticed = true;
+        observer_->OnNotice(
+            *this, reason_ + ": watchd does not start " + config_.program +
+                       " (recover_supervisor_giveup is off); clear it at the "
+                       "supervisor, or run watchctl restart " +
+                       config_.name);
+      }
+      return;
+    }
+    // The supervisor is respawning it by its own policy: a start would
+    // only be answered "already started". Its next look comes from the
+    // poll for the missing process.
+    if (hold == ProgramHold::kBackingOff) return;
     std::string dep;
     if (BlockingDependency(&dep)) return;
-    // The supervisor gets start_grace to respawn it by itself.
+    // The supervisor gets start_grace to respawn it by itself, unless it
+    // has given it up.
     TimePoint due = sup.tracker.absent_since() + config_.start_grace;
-    if (now < due) {
+    if (hold == ProgramHold::kNone && now < due) {
       loop_->ScheduleAt(&sup.retry_timer, due);
       return;
     }
@@ -500,8 +565,12 @@ void Service::Act() {
     return;
   }
   confirmed_ = false;
+  if (dead && hold == ProgramHold::kGaveUp) {
+    BeginRestart(kGiveUpRestartReason, sup.tracker.reason(), Action::kRecover);
+    return;
+  }
   if (dead) {
-    BeginRestart("dead", sup.tracker.reason(), /*start_only=*/true);
+    BeginRestart("dead", sup.tracker.reason(), Action::kStart);
     return;
   }
   const Check* trigger = nullptr;
@@ -512,8 +581,7 @@ void Service::Act() {
       break;
     }
   }
-  BeginRestart(trigger ? trigger->name() : "check", reason_,
-               /*start_only=*/false);
+  BeginRestart(trigger ? trigger->name() : "check", reason_, Action::kRestart);
 }
 
 void Service::HandleRestartLimit() {
@@ -535,7 +603,7 @@ void Service::HandleRestartLimit() {
 // --- acting -----------------------------------------------------------------
 
 void Service::BeginRestart(const std::string& reason, const std::string& detail,
-                           bool start_only) {
+                           Action action) {
   Supervision& sup = this->sup();
   // Only a process the last look found (and trusted) is named or signalled.
   const std::optional<ProcessIdentity> current = process();
@@ -544,21 +612,33 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
   sup.restart_began_ticks = static_cast<uint64_t>(
       (table_->WallClockNs() - table_->BootWallClockNs()) /
       (1000000000 / std::max<int64_t>(table_->TicksPerSecond(), 1)));
-  sup.restart_detail = (start_only ? "starting: " : "restarting: ") + detail;
+  sup.restart_detail = (action == Action::kStart     ? "starting: "
+                        : action == Action::kRecover ? "recovering: "
+                                                     : "restarting: ") +
+                       detail;
   // A retry while the stop of the same process is still being waited out
   // keeps that stop's deadline and tree (retries must not push it back),
   // and a start leaves a pending escalation to end what the stop left.
   const bool same_stop =
       current && sup.stopping == current && sup.escalation_timer.pending();
-  if (!start_only && !same_stop) ArmEscalation(current);
+  if (action == Action::kRestart && !same_stop) ArmEscalation(current);
   ProgramRef ref{config_.name, config_.program, current ? current->pid : 0};
   observer_->OnRestart(*this, reason, detail);
   auto done = [this](Status status) {
     sup_->restart_result = std::move(status);
     loop_->ScheduleAfter(&sup_->restart_done_timer, Duration::zero());
   };
-  sup.restart_call = start_only ? supervisor_->Start(ref, std::move(done))
-                                : supervisor_->Restart(ref, std::move(done));
+  switch (action) {
+    case Action::kRestart:
+      sup.restart_call = supervisor_->Restart(ref, std::move(done));
+      break;
+    case Action::kStart:
+      sup.restart_call = supervisor_->Start(ref, std::move(done));
+      break;
+    case Action::kRecover:
+      sup.restart_call = supervisor_->Recover(ref, std::move(done));
+      break;
+  }
   reevaluate_ = true;
   if (!evaluating_) Evaluate();
 }
@@ -709,7 +789,16 @@ Status Service::RestartNow(RestartDone done) {
   const bool join = Restarting();
   if (done) restart_waiters_.push_back(std::move(done));
   if (!join) {
-    BeginRestart("operator", "requested by operator", /*start_only=*/false);
+    // Asked by hand, clearing the supervisor's give-up is the operator's
+    // call whatever recover_supervisor_giveup says; a plain restart would
+    // fail against systemd's start limit.
+    if (sup_->tracker.hold() == ProgramHold::kGaveUp) {
+      BeginRestart("operator",
+                   "requested by operator; " + sup_->tracker.reason(),
+                   Action::kRecover);
+    } else {
+      BeginRestart("operator", "requested by operator", Action::kRestart);
+    }
   }
   return Status::Ok();
 }

@@ -43,14 +43,19 @@ enum class ServiceState {
 // "unmonitored", "blocked", "unknown".
 const char* ServiceStateName(ServiceState state);
 
+// OnRestart's reason for a recovery from the supervisor's give-up
+// (recover_supervisor_giveup), and its label in watchd_restarts_total.
+inline constexpr char kGiveUpRestartReason[] = "supervisor_gave_up";
+
 class ServiceObserver {
  public:
   virtual ~ServiceObserver() = default;
   virtual void OnServiceStateChange(const Service& service, ServiceState from,
                                     ServiceState to,
                                     const std::string& reason) = 0;
-  // A restart (or, for a dead service, a start) was asked of the supervisor.
-  // reason: the check that failed, "dead" or "operator".
+  // A restart (or, for a dead service, a start; for one its supervisor gave
+  // up, a recovery) was asked of the supervisor. reason: the check that
+  // failed, "dead", kGiveUpRestartReason or "operator".
   virtual void OnRestart(const Service& service, const std::string& reason,
                          const std::string& detail) = 0;
   // The restart ended: done (ok) or failed (the error); counted once.
@@ -79,8 +84,24 @@ class Service : public CheckObserver, public ProcessSource {
   // The config's checks, in order; `reporter` also hears its check's events.
   void AddCheck(const CheckConfig& config, std::unique_ptr<Probe> probe,
                 CheckObserver* reporter);
-  // Services this one depends on (set before Start).
+  // Services this one depends on, replacing any earlier list (a reload
+  // sets them again); judged afresh when it runs. A service leaves the
+  // lists of the others as it is destroyed.
   void SetDependencies(const std::vector<Service*>& dependencies);
+
+  // A reload's new list of checks, in order: an entry with a probe is a new
+  // check, started at once (with jitter) if the service runs; one without
+  // keeps the running check of that name as it is (counters, verdict,
+  // schedule). Checks no entry names stop and are destroyed here, their
+  // runs in flight cancelled; then the service is judged again. Not from
+  // inside the service's own callbacks.
+  struct CheckPlan {
+    std::string name;
+    const CheckConfig* config = nullptr;  // new checks only
+    std::unique_ptr<Probe> probe;         // null: keep the running one
+    CheckObserver* reporter = nullptr;    // new checks only
+  };
+  void ReplaceChecks(std::vector<CheckPlan> plan);
 
   void Start();
   // Cancels every timer, probe and supervisor call.
@@ -181,8 +202,10 @@ class Service : public CheckObserver, public ProcessSource {
   bool BlockingDependency(std::string* which) const;
   Duration DependencyHold() const;
   void HandleRestartLimit();
+  // What a restart asks of the supervisor.
+  enum class Action { kRestart, kStart, kRecover };
   void BeginRestart(const std::string& reason, const std::string& detail,
-                    bool start_only);
+                    Action action);
   // Records the process a restart stops, with its tree, and arms
   // stop_timeout for them (none: nothing can be enforced).
   void ArmEscalation(const std::optional<ProcessIdentity>& process);

@@ -13,6 +13,9 @@
 //   - no restart (but the operator's) inside start_grace, while paused or
 //     unmonitored, while a dependency's health is not ok, before the backoff
 //     allows, or past restart_limit counted from the supervisor's side;
+//   - no start or restart (but the operator's) of a program the supervisor
+//     was last seen to have given up (or to be backing off), and no
+//     recovery of it unless recover_supervisor_giveup is set and it was;
 //   - one restart in flight at most; every OnRestart is one supervisor call
 //     and ends in exactly one OnRestartDone; a restart reported done was done;
 //   - the state agrees with the checks, the process record and the grace;
@@ -206,6 +209,8 @@ enum class Ev {
   kRestartNow,
   kWallStep,  // a: ms the wall clock is stepped by (signed)
   kStranger,  // a: an unrelated process starts (a % 3 != 0) or one ends
+  kGiveUp,    // the supervisor holds the program by its own policy: a 0 it
+              // gave up (FATAL), 1 it backs off and respawns it b ms later
 };
 
 const char* EvName(Ev e) {
@@ -266,6 +271,8 @@ const char* EvName(Ev e) {
       return "wall-step";
     case Ev::kStranger:
       return "stranger";
+    case Ev::kGiveUp:
+      return "give-up";
   }
   return "?";
 }
@@ -335,6 +342,11 @@ std::string ToString(const Event& e) {
                                   : " timed-out") +
            (e.a == 2 && e.b ? " (work done)" : "");
       break;
+    case Ev::kGiveUp:
+      s += e.a == 0
+               ? " fatal"
+               : " backoff respawn-after " + FormatDuration(milliseconds(e.b));
+      break;
     case Ev::kCrash:
       s += std::string(e.a ? " zombie" : "") +
            (e.b ? " respawn-after " + FormatDuration(milliseconds(e.b))
@@ -382,6 +394,7 @@ std::vector<Event> Generate(uint64_t seed, int n) {
       {Ev::kAnswerNow, 30},      {Ev::kPause, 7},
       {Ev::kResume, 12},         {Ev::kRestartNow, 12},
       {Ev::kWallStep, 10},       {Ev::kStranger, 20},
+      {Ev::kGiveUp, 15},
   };
   std::vector<int> weights;
   for (const Kind& k : kKinds) weights.push_back(k.weight);
@@ -444,6 +457,10 @@ std::vector<Event> Generate(uint64_t seed, int n) {
       case Ev::kStranger:
         e.a = r.Range(0, 1000);
         break;
+      case Ev::kGiveUp:
+        e.a = r.Chance(0.6) ? 0 : 1;
+        e.b = r.Range(200, 6000);
+        break;
       default:
         break;
     }
@@ -479,6 +496,9 @@ Setup MakeSetup(uint64_t seed) {
     if (s.has_supervisor[i]) c.supervisor = "sup";
     s.reports_pid[i] = r.Chance(0.6);
     s.has_pidfile[i] = r.Chance(0.6);
+    // The loader allows it only with a supervisor that reports pids.
+    c.recover_supervisor_giveup =
+        s.has_supervisor[i] && s.reports_pid[i] && r.Chance(0.5);
     if (s.has_pidfile[i])
       c.pidfile = std::string("/run/") + kSvcNames[i] + ".pid";
     s.pidfile_late[i] = s.has_pidfile[i] && r.Chance(0.2);
@@ -542,7 +562,9 @@ Setup MakeSetup(uint64_t seed) {
                 : " alert")
         << " backoff=" << FormatDuration(c.restart_backoff.initial) << ".."
         << FormatDuration(c.restart_backoff.max)
-        << " sup_timeout=" << FormatDuration(s.sup_timeout[i]) << "; checks:";
+        << " sup_timeout=" << FormatDuration(s.sup_timeout[i])
+        << (c.recover_supervisor_giveup ? " recover_supervisor_giveup" : "")
+        << "; checks:";
     for (const CheckConfig& k : s.checks[i]) {
       sum << " " << k.name << "(" << FormatDuration(k.interval) << "/"
           << FormatDuration(k.timeout) << " f" << k.failures << " s"
@@ -563,7 +585,8 @@ struct Stats {
           operator_restarts = 0, done_ok = 0, done_failed = 0,
           counted_after_failure = 0, undercounted = 0, escalations = 0,
           signals = 0, grace_notices = 0, limit_notices = 0, status_calls = 0,
-          limit_passed_unseen = 0;
+          limit_passed_unseen = 0, recovers = 0, give_ups_seen = 0,
+          give_ups_left = 0;
   std::map<std::string, int64_t> states;
   std::map<std::string, int64_t> tolerated;  // sequences per kind
 };
@@ -604,6 +627,8 @@ class ModelSupervisor : public Supervisor {
                                           Done done) override;
   std::unique_ptr<SupervisorCall> Start(const ProgramRef& p,
                                         Done done) override;
+  std::unique_ptr<SupervisorCall> Recover(const ProgramRef& p,
+                                          Done done) override;
   std::unique_ptr<SupervisorCall> GetStatusReply(const ProgramRef& p,
                                                  StatusReplyDone done) override;
   bool reports_pid() const override { return reports_pid_; }
@@ -679,7 +704,12 @@ struct Outcome {
 
 class Harness {
  public:
-  enum CallKind { kRestartCall = 0, kStartCall = 1, kStatusCall = 2 };
+  enum CallKind {
+    kRestartCall = 0,
+    kStartCall = 1,
+    kStatusCall = 2,
+    kRecoverCall = 3
+  };
 
   Harness(uint64_t seed, bool keep_log);
   ~Harness();
@@ -710,7 +740,9 @@ class Harness {
  private:
   struct CallInfo {
     std::string reason;
-    bool start_only = false;
+    // The call OnRestart's reason asks for; -1: a restart or a recovery
+    // (the operator's, which recovers what the service saw given up).
+    int expect_kind = kRestartCall;
     uint64_t call_id = 0;
     bool answered = false;
     bool answered_ok = false;
@@ -740,6 +772,10 @@ class Harness {
     bool hung = false;
     ProbeMode mode = ProbeMode::kAuto;
     StatusMode status = StatusMode::kPrompt;
+    // The supervisor's own hold on the program (only while main is 0).
+    ProgramHold hold = ProgramHold::kNone;
+    // What the last status answer the service got said of it.
+    ProgramHold answered_hold = ProgramHold::kNone;
     std::optional<Plan> next_plan;
     // What was seen of the service.
     std::vector<CallInfo> calls;
@@ -780,6 +816,16 @@ class Harness {
     return setup_.has_pidfile[i] ||
            (setup_.has_supervisor[i] && setup_.reports_pid[i]);
   }
+  // The supervisor refuses to act on a program it gave up but to recover
+  // it (systemd's start limit).
+  bool Refuses(int i, int kind) const {
+    return m_[i].hold == ProgramHold::kGaveUp && kind != kRecoverCall;
+  }
+  static const char* CallName(int kind) {
+    return kind == kRestartCall ? "Restart"
+           : kind == kStartCall ? "Start"
+                                : "Recover";
+  }
   bool MainAlive(int i) {
     const FakeProcessTable::Process* p = table_.Find(m_[i].main);
     return p != nullptr && p->state != 'Z';
@@ -808,6 +854,7 @@ class Harness {
   void Settle();
 
   // Invariants.
+  void ExpectStop(int i);
   void CheckAll();
   void CheckRecord(int i);
   void CheckState(int i);
@@ -901,6 +948,10 @@ std::unique_ptr<SupervisorCall> ModelSupervisor::Restart(const ProgramRef& p,
 std::unique_ptr<SupervisorCall> ModelSupervisor::Start(const ProgramRef& p,
                                                        Done done) {
   return h_->NewCall(svc_, Harness::kStartCall, p, std::move(done), nullptr);
+}
+std::unique_ptr<SupervisorCall> ModelSupervisor::Recover(const ProgramRef& p,
+                                                         Done done) {
+  return h_->NewCall(svc_, Harness::kRecoverCall, p, std::move(done), nullptr);
 }
 std::unique_ptr<SupervisorCall> ModelSupervisor::GetStatusReply(
     const ProgramRef& p, StatusReplyDone done) {
@@ -1170,6 +1221,7 @@ void Harness::DoReplace(int i, int info) {
   const pid_t parent = setup_.reports_pid[i] ? kSupervisord : kInit;
   m.main = table_.Spawn(parent, setup_.uid[i], kSvcNames[i], 0, exec_.Next());
   m.hung = false;
+  m.hold = ProgramHold::kNone;
   Log(std::string("world: ") + kSvcNames[i] + " now runs " +
       (m.main ? Describe(m.main) : "nothing (no free pid)"));
   if (m.main == 0) return;
@@ -1235,12 +1287,13 @@ std::unique_ptr<SupervisorCall> Harness::NewCall(
   }
 
   // A restart or a start: it must be the one OnRestart announced.
-  ++(kind == kRestartCall ? g_stats.restarts : g_stats.starts);
+  ++(kind == kRestartCall ? g_stats.restarts
+     : kind == kStartCall ? g_stats.starts
+                          : g_stats.recovers);
   for (const auto& [other, pc] : calls_) {
     if (pc.svc == i && pc.kind != kStatusCall) {
       Violation("two-restarts-in-flight",
-                std::string(kSvcNames[i]) + ": a " +
-                    (kind == kRestartCall ? "Restart" : "Start") +
+                std::string(kSvcNames[i]) + ": a " + CallName(kind) +
                     " call while call #" + std::to_string(other) +
                     " is still unanswered");
     }
@@ -1253,13 +1306,49 @@ std::unique_ptr<SupervisorCall> Harness::NewCall(
     CallInfo& info = m.calls.back();
     info.call_id = id;
     c.info = static_cast<int>(m.calls.size()) - 1;
-    if (info.start_only != (kind == kStartCall)) {
+    const bool fits = info.expect_kind < 0
+                          ? kind == kRestartCall || kind == kRecoverCall
+                          : kind == info.expect_kind;
+    if (!fits) {
       Violation("wrong-call-kind",
                 std::string(kSvcNames[i]) + ": OnRestart reason '" +
-                    info.reason + "' but the supervisor got " +
-                    (kind == kStartCall ? "Start" : "Restart"));
+                    info.reason + "' but the supervisor got " + CallName(kind));
+    }
+    // The supervisor's give-up is the operator's or the key's to clear;
+    // while it backs off, the new process is its to start. The service
+    // acts on a look it has just made, whose answer is the last one.
+    const std::string name = kSvcNames[i];
+    const std::string what =
+        std::string(CallName(kind)) + " call (" + info.reason + ")";
+    if (info.reason != "operator") {
+      if (kind != kRecoverCall && m.answered_hold == ProgramHold::kGaveUp) {
+        Violation("start-while-supervisor-gave-up",
+                  name + ": " + what +
+                      " though the supervisor said it gave "
+                      "the program up");
+      }
+      if (kind == kStartCall && m.answered_hold == ProgramHold::kBackingOff) {
+        Violation("start-while-supervisor-backs-off",
+                  name + ": " + what +
+                      " though the supervisor said it is backing off");
+      }
+      if (kind == kRecoverCall && !setup_.config[i].recover_supervisor_giveup) {
+        Violation("recover-without-key",
+                  name + ": " + what + " without recover_supervisor_giveup");
+      }
+      if (kind == kRecoverCall && m.answered_hold != ProgramHold::kGaveUp) {
+        Violation("recover-without-give-up",
+                  name + ": " + what +
+                      " though the supervisor did not say it gave up");
+      }
+    } else if (kind == kRecoverCall &&
+               m.answered_hold != ProgramHold::kGaveUp) {
+      Violation("recover-without-give-up",
+                name + ": operator's " + what +
+                    " though the supervisor did not say it gave up");
     }
   }
+  if (kind == kRestartCall) ExpectStop(i);
   const ProcessIdentity recorded =
       svcs_[i]->process().value_or(ProcessIdentity{});
   if (ref.pid != recorded.pid) {
@@ -1279,8 +1368,7 @@ std::unique_ptr<SupervisorCall> Harness::NewCall(
   }
   c.plan = plan;
   const int info = c.info;
-  Log(std::string("sup ") + kSvcNames[i] + ": " +
-      (kind == kRestartCall ? "Restart" : "Start") + " call #" +
+  Log(std::string("sup ") + kSvcNames[i] + ": " + CallName(kind) + " call #" +
       std::to_string(id) + " (pid " + std::to_string(ref.pid) + "), plan " +
       kPlanNames[static_cast<int>(plan)]);
   calls_.emplace(id, std::move(c));
@@ -1321,9 +1409,10 @@ std::unique_ptr<SupervisorCall> Harness::NewCall(
             // The work, if the old process can be stopped.
             const FakeProcessTable::Process* p = table_.Find(m_[i].main);
             const bool alive = p != nullptr && p->state != 'Z';
-            if (kind == kStartCall
-                    ? !alive
-                    : !(alive && (p->ignores_term || p->state == 'T'))) {
+            if (!Refuses(i, kind) &&
+                (kind != kRestartCall
+                     ? !alive
+                     : !(alive && (p->ignores_term || p->state == 'T')))) {
               DoReplace(i, info);
             }
           });
@@ -1344,7 +1433,11 @@ void Harness::TryComplete(uint64_t id) {
   if (it == calls_.end()) return;
   const PendingCall& c = it->second;
   const int i = c.svc;
-  if (c.kind == kStartCall) {
+  if (Refuses(i, c.kind)) {
+    AnswerCall(id, Status::Error("start request repeated too quickly"));
+    return;
+  }
+  if (c.kind != kRestartCall) {
     if (MainAlive(i)) {
       // Already running: systemctl start does nothing and succeeds.
       AnswerCall(id, Status::Ok());
@@ -1397,6 +1490,7 @@ void Harness::AnswerStatus(uint64_t id) {
   Unschedule(id);
   const int i = c.svc;
   auto answer = [&](Result<ProgramStatus> status, bool unknown_program) {
+    if (!status.ok()) m_[i].answered_hold = ProgramHold::kNone;
     if (c.reply_done) {
       c.reply_done(StatusReply{std::move(status), unknown_program});
     } else {
@@ -1425,9 +1519,17 @@ void Harness::AnswerStatus(uint64_t id) {
   }
   // A zombie not yet reaped is still the supervisor's RUNNING process.
   const bool running = m_[i].main != 0 && table_.Find(m_[i].main) != nullptr;
-  answer(
-      ProgramStatus{running ? m_[i].main : 0, running ? "RUNNING" : "EXITED"},
-      false);
+  ProgramStatus status{running ? m_[i].main : 0,
+                       running ? "RUNNING" : "EXITED"};
+  if (!running && m_[i].hold != ProgramHold::kNone) {
+    const bool gave_up = m_[i].hold == ProgramHold::kGaveUp;
+    status.state = gave_up ? "FATAL" : "BACKOFF";
+    status.hold = m_[i].hold;
+    status.hold_reason = status.state + " (Exited too quickly)";
+    g_stats.give_ups_seen += gave_up;
+  }
+  m_[i].answered_hold = status.hold;
+  answer(std::move(status), false);
 }
 
 void Harness::CancelCall(uint64_t id) {
@@ -1587,9 +1689,10 @@ void Harness::Apply(const Event& e) {
         AnswerCall(id, Status::Error("supervisord: FAILED"));
       } else {
         const PendingCall& c = calls_[id];
-        if (e.b && (c.kind == kStartCall ? !alive
-                                         : !(alive && (main->ignores_term ||
-                                                       main->state == 'T')))) {
+        if (e.b && !Refuses(i, c.kind) &&
+            (c.kind != kRestartCall
+                 ? !alive
+                 : !(alive && (main->ignores_term || main->state == 'T')))) {
           DoReplace(i, c.info);
         }
         AnswerCall(id, Status::Error("timed out"));
@@ -1632,6 +1735,24 @@ void Harness::Apply(const Event& e) {
     }
     case Ev::kWallStep:
       table_.StepWallClock(milliseconds(e.a));
+      break;
+    case Ev::kGiveUp:
+      // Only a supervisor that reports pids can say so.
+      if (!setup_.has_supervisor[i] || !setup_.reports_pid[i]) return;
+      if (main != nullptr) {
+        if (main->state == 'Z') {
+          table_.Reap(m.main);
+        } else {
+          table_.Exit(m.main);
+        }
+      }
+      m.main = 0;
+      m.hold = e.a == 0 ? ProgramHold::kGaveUp : ProgramHold::kBackingOff;
+      if (m.hold == ProgramHold::kBackingOff) {
+        Schedule(Now() + milliseconds(e.b), 0, [this, i] {
+          if (m_[i].hold == ProgramHold::kBackingOff) DoReplace(i, -1);
+        });
+      }
       break;
     case Ev::kStranger:
       if (e.a % 3 == 0 && !strangers_.empty()) {
@@ -1799,7 +1920,8 @@ void Harness::OnRestart(int i, const std::string& reason,
                                               ") asked in state " +
                                               ServiceStateName(before));
     }
-    if ((reason == "dead") != (before == ServiceState::kDead)) {
+    if ((reason == "dead" || reason == kGiveUpRestartReason) !=
+        (before == ServiceState::kDead)) {
       Violation("restart-reason", name + ": reason '" + reason + "' in state " +
                                       ServiceStateName(before));
     }
@@ -1826,7 +1948,7 @@ void Harness::OnRestart(int i, const std::string& reason,
     }
     // hung: a restart check is failing and its last run failed or timed
     // out (docs/supervision.md).
-    if (reason != "dead") {
+    if (before != ServiceState::kDead) {
       bool failed = false;
       for (const auto& c : svc.checks()) {
         failed |= c->state() == CheckState::kFailing &&
@@ -1875,42 +1997,47 @@ void Harness::OnRestart(int i, const std::string& reason,
   }
   CallInfo info;
   info.reason = reason;
-  info.start_only = reason == "dead";
+  info.expect_kind = reason == "dead"                 ? kStartCall
+                     : reason == kGiveUpRestartReason ? kRecoverCall
+                     : reason == "operator"           ? -1
+                                                      : kRestartCall;
   info.main_at_ask = MainIdentity(i);
   info.record_at_ask = svc.process();
   m.calls.push_back(info);
   ++m.asked;
-  // What escalation may end, and when: the recorded process and its tree
-  // as the restart began, stop_timeout later. A start leaves the escalation
-  // of an earlier stop armed, and a retry of the same stop before its
-  // deadline keeps that stop's tree and deadline.
-  if (!info.start_only) {
-    const std::optional<ProcessIdentity> p = svc.process();
-    // Past its deadline the escalation timer may not have run yet (a timer
-    // scheduled with no delay from outside the loop's timers takes the
-    // wheel's last tick and runs before timers due since): it has run if
-    // it signalled since, or if nothing it would end is alive.
-    bool same_stop = false;
-    if (p && !m.allowed.empty() && m.allowed[0] == *p && m.escalation_due) {
-      bool alive = false;
-      for (const ProcessIdentity& q : m.allowed) alive |= table_.IsAlive(q);
-      const bool fired = m.escalated_at && *m.escalated_at >= *m.escalation_due;
-      same_stop = Now() < *m.escalation_due || (!fired && alive);
-    }
-    if (!p) {
-      m.allowed.clear();
-      m.escalation_due.reset();
-    } else if (!same_stop) {
-      // Its tree is the recorded process's own: none once it is gone (the
-      // children of a pid reused since are someone else's).
-      m.allowed.assign(1, *p);
-      if (table_.IsAlive(*p)) {
-        for (pid_t d : table_.Descendants(p->pid)) {
-          m.allowed.push_back(table_.IdentityOf(d));
-        }
+}
+
+// What escalation may end, and when: the recorded process and its tree as
+// a Restart call began, stop_timeout later. A start or a recovery leaves
+// the escalation of an earlier stop armed, and a retry of the same stop
+// before its deadline keeps that stop's tree and deadline.
+void Harness::ExpectStop(int i) {
+  Model& m = m_[i];
+  const std::optional<ProcessIdentity> p = svcs_[i]->process();
+  // Past its deadline the escalation timer may not have run yet (a timer
+  // scheduled with no delay from outside the loop's timers takes the
+  // wheel's last tick and runs before timers due since): it has run if
+  // it signalled since, or if nothing it would end is alive.
+  bool same_stop = false;
+  if (p && !m.allowed.empty() && m.allowed[0] == *p && m.escalation_due) {
+    bool alive = false;
+    for (const ProcessIdentity& q : m.allowed) alive |= table_.IsAlive(q);
+    const bool fired = m.escalated_at && *m.escalated_at >= *m.escalation_due;
+    same_stop = Now() < *m.escalation_due || (!fired && alive);
+  }
+  if (!p) {
+    m.allowed.clear();
+    m.escalation_due.reset();
+  } else if (!same_stop) {
+    // Its tree is the recorded process's own: none once it is gone (the
+    // children of a pid reused since are someone else's).
+    m.allowed.assign(1, *p);
+    if (table_.IsAlive(*p)) {
+      for (pid_t d : table_.Descendants(p->pid)) {
+        m.allowed.push_back(table_.IdentityOf(d));
       }
-      m.escalation_due = Now() + setup_.config[i].stop_timeout;
     }
+    m.escalation_due = Now() + setup_.config[i].stop_timeout;
   }
 }
 
@@ -1983,6 +2110,9 @@ void Harness::OnNotice(int i, const std::string& text) {
   }
   if (text.find("restart limit reached") != std::string::npos) {
     ++g_stats.limit_notices;
+  }
+  if (text.find("recover_supervisor_giveup is off") != std::string::npos) {
+    ++g_stats.give_ups_left;
   }
 }
 
@@ -2404,7 +2534,9 @@ TEST(ServiceModelTest, RandomSequencesKeepTheInvariants) {
       << g_stats.undercounted << "); escalations " << g_stats.escalations
       << " signals " << g_stats.signals << "; new-process graces "
       << g_stats.grace_notices << "; limit notices " << g_stats.limit_notices
-      << "; status calls " << g_stats.status_calls
+      << "; status calls " << g_stats.status_calls << "; recoveries "
+      << g_stats.recovers << " (give-ups answered " << g_stats.give_ups_seen
+      << ", left to the operator " << g_stats.give_ups_left << ")"
       << "; restart_limit passed only through unseen work "
       << g_stats.limit_passed_unseen << "\nstates entered:";
   for (const auto& [state, n] : g_stats.states) sum << " " << state << "=" << n;

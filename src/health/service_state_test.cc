@@ -57,6 +57,10 @@ class FakeSupervisor : public Supervisor {
   std::unique_ptr<SupervisorCall> Start(const ProgramRef&, Done done) override {
     return Track(std::move(done));
   }
+  std::unique_ptr<SupervisorCall> Recover(const ProgramRef&,
+                                          Done done) override {
+    return Track(std::move(done));
+  }
   std::unique_ptr<SupervisorCall> GetStatusReply(const ProgramRef&,
                                                  StatusReplyDone) override {
     return std::make_unique<Call>();

@@ -63,6 +63,12 @@ class FakeSupervisor : public Supervisor {
     pending.push_back(std::move(done));
     return Track();
   }
+  std::unique_ptr<SupervisorCall> Recover(const ProgramRef& p,
+                                          Done done) override {
+    recovers.push_back(p);
+    pending.push_back(std::move(done));
+    return Track();
+  }
   std::unique_ptr<SupervisorCall> GetStatusReply(
       const ProgramRef&, StatusReplyDone done) override {
     status_queue.push_back(std::move(done));
@@ -70,14 +76,20 @@ class FakeSupervisor : public Supervisor {
   }
   bool reports_pid() const override { return true; }
 
-  // Answers every status call with the current pid, or status_error;
-  // none while `hang`.
+  // Answers every status call with the current pid (and, without one, the
+  // hold), or status_error; none while `hang`.
   void AnswerStatus() {
     while (!hang && !status_queue.empty()) {
       auto cb = std::move(status_queue.front());
       status_queue.pop_front();
       if (status_error.empty()) {
-        cb(StatusReply{ProgramStatus{pid, pid > 0 ? "RUNNING" : "STOPPED"}});
+        ProgramStatus status{pid, pid > 0 ? "RUNNING" : "STOPPED"};
+        if (pid == 0 && hold != ProgramHold::kNone) {
+          status.state = hold == ProgramHold::kGaveUp ? "FATAL" : "BACKOFF";
+          status.hold = hold;
+          status.hold_reason = status.state + " (Exited too quickly)";
+        }
+        cb(StatusReply{status});
       } else {
         cb(StatusReply{Status::Error(status_error)});
       }
@@ -91,9 +103,10 @@ class FakeSupervisor : public Supervisor {
   }
 
   pid_t pid = 0;
+  ProgramHold hold = ProgramHold::kNone;
   std::string status_error;
   bool hang = false;
-  std::vector<ProgramRef> restarts, starts;
+  std::vector<ProgramRef> restarts, starts, recovers;
   std::deque<Done> pending;
   std::deque<StatusReplyDone> status_queue;
   int live_calls = 0;
@@ -704,6 +717,185 @@ TEST_F(ServiceTest, DependantWaitsOneRunOfItsDependencysChecks) {
   EXPECT_TRUE(web_sup.restarts.empty());
 }
 
+// --- the supervisor's own limits --------------------------------------------
+
+size_t CountContaining(const std::vector<std::string>& texts,
+                       const std::string& part) {
+  size_t n = 0;
+  for (const std::string& t : texts) n += t.find(part) != std::string::npos;
+  return n;
+}
+
+TEST_F(ServiceTest, SupervisorGiveUpIsDeadWithItsReasonAndLeftAlone) {
+  FakeSupervisor sup;
+  sup.hold = ProgramHold::kGaveUp;
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  auto svc = Make(Config(), &outcome, &events, &sup);
+  svc->Start();
+  // Far past start_grace and any backoff: nothing is asked.
+  Advance(seconds(30), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kDead);
+  EXPECT_EQ(svc->reason(), "supervisor gave up: FATAL (Exited too quickly)");
+  EXPECT_TRUE(sup.starts.empty());
+  EXPECT_TRUE(sup.restarts.empty());
+  EXPECT_TRUE(sup.recovers.empty());
+  EXPECT_TRUE(events.restart_reasons.empty());
+  // Said once, not at every look.
+  EXPECT_EQ(CountContaining(events.notices, "recover_supervisor_giveup is off"),
+            1u);
+  EXPECT_EQ(CountContaining(events.notices, "supervisor gave up: FATAL"), 1u);
+
+  // The supervisor runs it again (cleared by hand): the next give-up is
+  // said again.
+  Child child;
+  sup.pid = child.pid();
+  sup.hold = ProgramHold::kNone;
+  Advance(seconds(3), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kOk);
+  sup.pid = 0;
+  sup.hold = ProgramHold::kGaveUp;
+  svc->Lookup(nullptr);  // as a process check's run would
+  Advance(seconds(5), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kDead);
+  EXPECT_EQ(CountContaining(events.notices, "recover_supervisor_giveup is off"),
+            2u);
+
+  // The operator's restart clears it whatever the key says.
+  ASSERT_TRUE(svc->RestartNow().ok());
+  ASSERT_EQ(sup.recovers.size(), 1u);
+  EXPECT_TRUE(sup.restarts.empty());
+  EXPECT_EQ(events.restart_reasons, std::vector<std::string>{"operator"});
+  EXPECT_EQ(svc->state(), ServiceState::kRestarting);
+  EXPECT_EQ(svc->reason(),
+            "recovering: requested by operator; supervisor gave up: FATAL "
+            "(Exited too quickly)");
+}
+
+TEST_F(ServiceTest, SupervisorBackingOffIsLeftToRespawnIt) {
+  FakeSupervisor sup;
+  sup.hold = ProgramHold::kBackingOff;
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  ServiceConfig config = Config();
+  config.recover_supervisor_giveup = true;
+  auto svc = Make(config, &outcome, &events, &sup);
+  svc->Start();
+  Advance(seconds(10), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kDead);
+  EXPECT_EQ(svc->reason(),
+            "supervisor backing off: BACKOFF (Exited too quickly)");
+  EXPECT_TRUE(sup.starts.empty());
+  EXPECT_TRUE(sup.recovers.empty());
+  // Its retry works: the new process is picked up, nothing was asked.
+  Child child;
+  sup.pid = child.pid();
+  sup.hold = ProgramHold::kNone;
+  Advance(seconds(4), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kOk);
+  EXPECT_TRUE(events.restart_reasons.empty());
+}
+
+TEST_F(ServiceTest, SupervisorGiveUpIsRecoveredWhenConfigured) {
+  FakeSupervisor sup;
+  sup.hold = ProgramHold::kGaveUp;
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  ServiceConfig config = Config();
+  config.recover_supervisor_giveup = true;
+  auto svc = Make(config, &outcome, &events, &sup);
+  svc->Start();
+  // At once: the supervisor will not respawn it, so no start_grace first.
+  Advance(milliseconds(500), {&sup});
+  ASSERT_EQ(sup.recovers.size(), 1u);
+  EXPECT_EQ(sup.recovers[0].program, "web");
+  EXPECT_EQ(sup.recovers[0].pid, 0);
+  EXPECT_TRUE(sup.starts.empty());
+  EXPECT_EQ(events.restart_reasons,
+            std::vector<std::string>{kGiveUpRestartReason});
+  EXPECT_EQ(svc->state(), ServiceState::kRestarting);
+  EXPECT_EQ(svc->reason(),
+            "recovering: supervisor gave up: FATAL (Exited too quickly)");
+  Child child;
+  sup.pid = child.pid();
+  sup.hold = ProgramHold::kNone;
+  sup.Finish();
+  Advance(milliseconds(200), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kStarting);
+  Advance(seconds(3), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kOk);
+  EXPECT_EQ(svc->restarts(), 1);
+  EXPECT_EQ(sup.recovers.size(), 1u);
+  EXPECT_EQ(CountContaining(events.notices, "recover_supervisor_giveup"), 0u);
+}
+
+// A program that fails at once is given up again after every recovery:
+// the recoveries are spaced by the backoff, a refused one is retried and not
+// counted, and restart_limit ends it.
+TEST_F(ServiceTest, RecoveriesCountTowardTheLimitUnderTheBackoff) {
+  FakeSupervisor sup;
+  sup.hold = ProgramHold::kGaveUp;
+  Events events;
+  ProbeOutcome outcome = ProbeOutcome::kSuccess;
+  ServiceConfig config = Config();
+  config.recover_supervisor_giveup = true;
+  config.start_grace = Duration::zero();
+  config.restart_limit.max = 2;
+  config.restart_backoff = {seconds(1), seconds(8)};
+  auto svc = Make(config, &outcome, &events, &sup);
+  svc->Start();
+  std::vector<TimePoint> asked;
+  for (int i = 0; i < 400 && svc->state() != ServiceState::kUnmonitored; ++i) {
+    Advance(milliseconds(50), {&sup});
+    while (!sup.pending.empty()) {
+      asked.push_back(loop_.Now());
+      // The first is refused (supervisord unreachable, say).
+      sup.Finish(asked.size() == 1 ? Status::Error("cannot reach supervisord")
+                                   : Status::Ok());
+    }
+  }
+  EXPECT_EQ(svc->state(), ServiceState::kUnmonitored) << svc->reason();
+  EXPECT_NE(svc->reason().find("restart limit reached"), std::string::npos);
+  ASSERT_EQ(sup.recovers.size(), 3u);
+  EXPECT_TRUE(sup.starts.empty());
+  EXPECT_TRUE(sup.restarts.empty());
+  EXPECT_EQ(svc->restarts(), 2);
+  EXPECT_EQ(events.failures, 1);
+  ASSERT_EQ(asked.size(), 3u);
+  EXPECT_GE(asked[1] - asked[0], seconds(1));
+  EXPECT_GE(asked[2] - asked[1], seconds(2)) << "the backoff doubles";
+  EXPECT_EQ(CountContaining(events.notices, "restart limit reached"), 1u);
+  Advance(seconds(30), {&sup});
+  EXPECT_EQ(sup.recovers.size(), 3u) << "none once unmonitored";
+}
+
+TEST_F(ServiceTest, RecoveryWaitsForAFailingDependency) {
+  Child db_child;
+  FakeSupervisor web_sup, db_sup;
+  web_sup.hold = ProgramHold::kGaveUp;
+  db_sup.pid = db_child.pid();
+  Events web_events, db_events;
+  ProbeOutcome web_outcome = ProbeOutcome::kSuccess;
+  ProbeOutcome db_outcome = ProbeOutcome::kFailure;
+  ServiceConfig db_config = Config();
+  db_config.name = "db";
+  ServiceConfig web_config = Config();
+  web_config.recover_supervisor_giveup = true;
+  auto db =
+      Make(db_config, &db_outcome, &db_events, &db_sup, OnFailure::kAlert);
+  auto web = Make(web_config, &web_outcome, &web_events, &web_sup);
+  web->SetDependencies({db.get()});
+  db->Start();
+  web->Start();
+  Advance(seconds(5), {&web_sup, &db_sup});
+  EXPECT_EQ(db->state(), ServiceState::kFailing);
+  EXPECT_EQ(web->state(), ServiceState::kDead);
+  EXPECT_TRUE(web_sup.recovers.empty());
+  db_outcome = ProbeOutcome::kSuccess;
+  Advance(seconds(3), {&web_sup, &db_sup});
+  EXPECT_EQ(web_sup.recovers.size(), 1u);
+}
+
 // --- pid from a pidfile ----------------------------------------------------
 
 class PidfileServiceTest : public ServiceTest {
@@ -892,6 +1084,109 @@ TEST_F(PidfileServiceTest, ProcessReplacedUnderItsPidfileThreeTimes) {
     EXPECT_EQ(svc->state(), ServiceState::kOk) << svc->reason();
     EXPECT_EQ(svc->checks()[0]->state(), CheckState::kPassing);
   }
+}
+
+// A probe that never answers and tells whether it was cancelled and
+// destroyed.
+class SilentProbe : public Probe {
+ public:
+  explicit SilentProbe(int* cancels, bool* destroyed)
+      : cancels_(cancels), destroyed_(destroyed) {}
+  ~SilentProbe() override { *destroyed_ = true; }
+  void Start(Duration, DoneCallback) override {}
+  void Cancel() override { ++*cancels_; }
+
+ private:
+  int* cancels_;
+  bool* destroyed_;
+};
+
+TEST_F(ServiceTest, ReloadKeepsNamedChecksAddsAndDropsOthers) {
+  Child child;
+  FakeSupervisor sup;
+  sup.pid = child.pid();
+  Events events;
+  ProbeOutcome ok = ProbeOutcome::kSuccess;
+  auto svc = Make(Config(), &ok, &events, &sup);
+  int cancels = 0;
+  bool destroyed = false;
+  CheckConfig silent = HealthCheck(OnFailure::kAlert);
+  silent.name = "silent";
+  silent.timeout = seconds(20);
+  svc->AddCheck(silent, std::make_unique<SilentProbe>(&cancels, &destroyed),
+                nullptr);
+  svc->Start();
+  Advance(seconds(2), {&sup});
+  ASSERT_EQ(svc->state(), ServiceState::kOk);
+  const Check* kept = svc->checks()[0].get();
+  ASSERT_EQ(kept->state(), CheckState::kPassing);
+  const int successes = kept->consecutive_successes();
+  const TimePoint next = kept->next_run();
+  ASSERT_TRUE(svc->checks()[1]->running());
+
+  // health kept, silent (mid-run) dropped, extra added and failing.
+  ProbeOutcome failing = ProbeOutcome::kFailure;
+  CheckConfig extra = HealthCheck(OnFailure::kAlert);
+  extra.name = "extra";
+  std::vector<Service::CheckPlan> plan;
+  plan.push_back({"health", nullptr, nullptr, nullptr});
+  plan.push_back(
+      {"extra", &extra, std::make_unique<SwitchProbe>(&failing), nullptr});
+  svc->ReplaceChecks(std::move(plan));
+  EXPECT_TRUE(destroyed);
+  EXPECT_EQ(cancels, 1);
+  ASSERT_EQ(svc->checks().size(), 2u);
+  EXPECT_EQ(svc->checks()[0].get(), kept);
+  EXPECT_EQ(kept->consecutive_successes(), successes);
+  EXPECT_EQ(kept->next_run(), next);
+  EXPECT_EQ(svc->checks()[1]->name(), "extra");
+  Advance(seconds(2), {&sup});
+  EXPECT_EQ(svc->state(), ServiceState::kFailing);
+
+  // Dropping the failing check makes the service ok at once.
+  plan.clear();
+  plan.push_back({"health", nullptr, nullptr, nullptr});
+  svc->ReplaceChecks(std::move(plan));
+  EXPECT_EQ(svc->checks().size(), 1u);
+  EXPECT_EQ(svc->state(), ServiceState::kOk);
+  EXPECT_TRUE(sup.restarts.empty());
+}
+
+TEST_F(ServiceTest, ReloadedDependenciesReplaceTheOldOnes) {
+  Child web_child, db_child;
+  FakeSupervisor web_sup, db_sup;
+  web_sup.pid = web_child.pid();
+  db_sup.pid = db_child.pid();
+  Events web_events, db_events, db2_events;
+  ProbeOutcome web_outcome = ProbeOutcome::kFailure;
+  ProbeOutcome db_outcome = ProbeOutcome::kFailure;
+  ProbeOutcome db2_outcome = ProbeOutcome::kSuccess;
+  ServiceConfig db_config = Config();
+  db_config.name = "db";
+  auto db =
+      Make(db_config, &db_outcome, &db_events, &db_sup, OnFailure::kAlert);
+  auto db2 =
+      Make(db_config, &db2_outcome, &db2_events, &db_sup, OnFailure::kAlert);
+  auto web = Make(Config(), &web_outcome, &web_events, &web_sup);
+  web->SetDependencies({db.get()});
+  db->Start();
+  db2->Start();
+  web->Start();
+  Advance(seconds(5), {&web_sup, &db_sup});
+  ASSERT_EQ(web->state(), ServiceState::kBlocked);
+
+  // A reload replaced db: the old one goes, web depends on the new one,
+  // which works, so web is restarted for its own failure.
+  db.reset();
+  web->SetDependencies({db2.get()});
+  Advance(seconds(3), {&web_sup, &db_sup});
+  EXPECT_EQ(web_sup.restarts.size(), 1u);
+
+  // And a dependant destroyed first leaves no pointer behind in db2.
+  web.reset();
+  db2_outcome = ProbeOutcome::kFailure;
+  Advance(seconds(3), {&db_sup});
+  EXPECT_EQ(db2->state(), ServiceState::kFailing);
 }
 
 }  // namespace

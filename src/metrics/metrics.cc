@@ -81,17 +81,19 @@ Metrics::Metrics(const std::string& version)
 
 Metrics::~Metrics() = default;
 
-Result<std::unique_ptr<Metrics>> Metrics::Create(const std::string& listen,
-                                                 const std::string& version) {
+Result<std::unique_ptr<Metrics>> Metrics::Create(
+    const std::string& listen, const std::string& version,
+    ScrapeServer::AskPage ask_page) {
   std::unique_ptr<Metrics> metrics(new Metrics(version));
   if (!listen.empty()) {
-    Status status = metrics->Listen(listen);
+    Status status = metrics->Listen(listen, std::move(ask_page));
     if (!status.ok()) return status;
   }
   return metrics;
 }
 
-Status Metrics::Listen(const std::string& listen) {
+Status Metrics::Listen(const std::string& listen,
+                       ScrapeServer::AskPage ask_page) {
   Result<ListenAddress> address = ParseListenAddress(listen);
   if (!address.ok()) return address.status();
   Result<int> fd = OpenListener(*address);
@@ -104,7 +106,7 @@ Status Metrics::Listen(const std::string& listen) {
       [process = process_.get(), series = series_.get()](TextWriter& w) {
         WriteAll(*process, *series, w);
       },
-      ScrapeServerOptions());
+      ScrapeServerOptions(), std::move(ask_page));
   if (!server.ok()) {
     return Status::Error("metrics: cannot serve on " + listen + ": " +
                          server.status().message());

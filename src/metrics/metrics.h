@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "metrics/scrape_server.h"
 
 namespace watchd {
 
@@ -21,7 +22,6 @@ struct CheckSeries;
 struct NotifyTargetSeries;
 struct ProcessSeries;
 struct ServiceSeries;
-class ScrapeServer;
 class SeriesCollector;
 
 // The `result` label of watchd_probes_total, in ProbeOutcome's order.
@@ -48,8 +48,10 @@ class Metrics {
   // "[IPv6]:PORT"; "" serves nothing (Serialize() still works). An address
   // that cannot be bound is an error naming it and the reason. Threads
   // start here: block the signals the daemon takes by signalfd first.
-  static Result<std::unique_ptr<Metrics>> Create(const std::string& listen,
-                                                 const std::string& version);
+  // `ask_page` serves the status page at / (see ScrapeServer::AskPage).
+  static Result<std::unique_ptr<Metrics>> Create(
+      const std::string& listen, const std::string& version,
+      ScrapeServer::AskPage ask_page = nullptr);
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
@@ -104,7 +106,7 @@ class Metrics {
 
  private:
   explicit Metrics(const std::string& version);
-  Status Listen(const std::string& listen);
+  Status Listen(const std::string& listen, ScrapeServer::AskPage ask_page);
 
   std::unique_ptr<ProcessSeries> process_;
   std::unique_ptr<SeriesCollector> series_;

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -42,6 +43,22 @@ constexpr std::string_view kIndexPage =
     "<!DOCTYPE html>\n<html><head><title>watchd</title></head>\n"
     "<body><h1>watchd</h1><p><a href=\"/metrics\">Metrics</a></p></body>"
     "</html>\n";
+// The page at / shows names and reasons that come from configs and the
+// network: it is escaped, and the browser is told to run no script, load
+// nothing and keep no copy, should escaping ever miss.
+constexpr std::string_view kPageHeaders =
+    "Cache-Control: no-store\r\n"
+    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: no-referrer\r\n";
+// While the page cannot be had, the browser keeps asking as the page does.
+constexpr std::string_view kUnavailablePage =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+    "<meta http-equiv=\"refresh\" content=\"5\"><title>watchd</title></head>"
+    "\n<body><h1>watchd</h1><p>The status is not available: watchd's event "
+    "loop did not answer in time. This page tries again every 5 seconds.</p>"
+    "<p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
 
 std::string Response(std::string_view status, std::string_view type,
                      std::string_view body, bool head,
@@ -65,8 +82,25 @@ std::string PlainResponse(std::string_view status, bool head,
                   std::string(status) + "\n", head, extra_headers);
 }
 
-// Waits without blocking the server's stop: a stopping server makes every
-// wait fail at once.
+// True once `fd` has `events` (or an error, which the next call on it
+// reports); false on the deadline or when the server stops (`wake_fd`
+// readable): a stopping server makes every wait fail at once.
+bool WaitReady(int fd, short events, int wake_fd, Clock::time_point deadline) {
+  for (;;) {
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd fds[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
+    int n =
+        poll(fds, 2,
+             static_cast<int>(std::min<int64_t>(left.count(), 60 * 60 * 1000)));
+    if (n < 0 && errno != EINTR) return false;
+    if (fds[1].revents != 0) return false;
+    if (n > 0 && fds[0].revents != 0) return true;
+  }
+}
+
+// Waits without blocking the server's stop.
 class Connection {
  public:
   Connection(int fd, int wake_fd) : fd_(fd), wake_fd_(wake_fd) {}
@@ -138,21 +172,8 @@ class Connection {
   }
 
  private:
-  // True once the socket has `events` (or an error, which the next call
-  // reports); false on the deadline or when the server stops.
   bool Wait(short events, Clock::time_point deadline) {
-    for (;;) {
-      auto left =
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd fds[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
-      int n = poll(
-          fds, 2,
-          static_cast<int>(std::min<int64_t>(left.count(), 60 * 60 * 1000)));
-      if (n < 0 && errno != EINTR) return false;
-      if (fds[1].revents != 0) return false;
-      if (n > 0 && fds[0].revents != 0) return true;
-    }
+    return WaitReady(fd_, events, wake_fd_, deadline);
   }
 
   const int fd_;
@@ -161,9 +182,34 @@ class Connection {
 
 }  // namespace
 
+struct PageReply::State {
+  explicit State(int fd) : event_fd(fd) {}
+  ~State() { close(event_fd); }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  // Readable once answered: the worker waits on it with the server's stop.
+  const int event_fd;
+  std::mutex mutex;
+  bool answered = false;                // guarded by mutex
+  std::function<std::string()> render;  // guarded by mutex
+};
+
+void PageReply::Send(std::function<std::string()> render) const {
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->answered) return;
+    state_->answered = true;
+    state_->render = std::move(render);
+  }
+  uint64_t one = 1;
+  // Cannot fail: the counter is far from overflowing.
+  [[maybe_unused]] ssize_t n = write(state_->event_fd, &one, sizeof(one));
+}
+
 Result<std::unique_ptr<ScrapeServer>> ScrapeServer::Start(
     int listen_fd, WriteMetrics write_metrics,
-    const ScrapeServerOptions& options) {
+    const ScrapeServerOptions& options, AskPage ask_page) {
   int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd < 0) {
     Status error = Status::Error(std::string("eventfd: ") + strerror(errno));
@@ -171,7 +217,8 @@ Result<std::unique_ptr<ScrapeServer>> ScrapeServer::Start(
     return error;
   }
   std::unique_ptr<ScrapeServer> server(
-      new ScrapeServer(listen_fd, wake_fd, std::move(write_metrics), options));
+      new ScrapeServer(listen_fd, wake_fd, std::move(write_metrics),
+                       std::move(ask_page), options));
   sockaddr_storage address{};
   socklen_t length = sizeof(address);
   if (getsockname(listen_fd, reinterpret_cast<sockaddr*>(&address), &length) !=
@@ -194,11 +241,12 @@ Result<std::unique_ptr<ScrapeServer>> ScrapeServer::Start(
 }
 
 ScrapeServer::ScrapeServer(int listen_fd, int wake_fd,
-                           WriteMetrics write_metrics,
+                           WriteMetrics write_metrics, AskPage ask_page,
                            const ScrapeServerOptions& options)
     : listen_fd_(listen_fd),
       wake_fd_(wake_fd),
       write_metrics_(std::move(write_metrics)),
+      ask_page_(std::move(ask_page)),
       options_(options) {}
 
 ScrapeServer::~ScrapeServer() {
@@ -277,7 +325,9 @@ void ScrapeServer::Serve(int fd) {
     response =
         PlainResponse("405 Method Not Allowed", false, "Allow: GET, HEAD\r\n");
   } else if (path == "/") {
-    response = Response("200 OK", "text/html; charset=utf-8", kIndexPage, head);
+    response = ask_page_ ? PageResponse(head)
+                         : Response("200 OK", "text/html; charset=utf-8",
+                                    kIndexPage, head);
   }
   if (!response.empty()) {
     if (connection.Send(response, options_.send_timeout)) connection.Linger();
@@ -293,6 +343,30 @@ void ScrapeServer::Serve(int fd) {
     if (!writer.Flush()) return;
   }
   connection.Linger();
+}
+
+std::string ScrapeServer::PageResponse(bool head) {
+  auto unavailable = [head] {
+    return Response("503 Service Unavailable", "text/html; charset=utf-8",
+                    kUnavailablePage, head, "Retry-After: 5\r\n");
+  };
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return unavailable();
+  auto state = std::make_shared<PageReply::State>(fd);
+  ask_page_(PageReply(state));
+  // The answer may still come after this gives up: it then goes to `state`
+  // alone, which the last copy of the reply frees.
+  if (!WaitReady(fd, POLLIN, wake_fd_, Clock::now() + options_.page_timeout)) {
+    return unavailable();
+  }
+  std::function<std::string()> render;
+  {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    render = std::move(state->render);
+  }
+  if (!render) return unavailable();
+  return Response("200 OK", "text/html; charset=utf-8", render(), head,
+                  kPageHeaders);
 }
 
 }  // namespace watchd

@@ -6,9 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "core/event_loop.h"
 #include "gtest/gtest.h"
 #include "metrics/listen_address.h"
 #include "metrics/scrape_testing.h"
@@ -27,13 +30,19 @@ using testing::HttpResponse;
 // Samples written by a scrape when asked for a big one: about 60 MiB, far
 // more than socket buffers hold.
 constexpr int kBigSamples = 1 << 20;
+// A prompt stop: well short of the 10 s timeouts a worker would otherwise
+// wait out. Not shorter: the workers run 10 nice levels down, and on a
+// busy 2-core machine (an ASan build beside other builds) they get ~2% of
+// a core, so waking and joining them took up to 1.7 s there.
+constexpr auto kPrompt = std::chrono::seconds(5);
 
 class ScrapeServerTest : public ::testing::Test {
  protected:
   // Each scrape writes `samples` samples of family "t", or kBigSamples
   // once after next_big_ is set.
   void StartServer(const ScrapeServerOptions& options,
-                   const std::string& listen = "127.0.0.1:0") {
+                   const std::string& listen = "127.0.0.1:0",
+                   ScrapeServer::AskPage ask_page = nullptr) {
     Result<int> fd = OpenListener(*ParseListenAddress(listen));
     ASSERT_TRUE(fd.ok()) << fd.status().ToString();
     auto server = ScrapeServer::Start(
@@ -49,7 +58,7 @@ class ScrapeServerTest : public ::testing::Test {
           }
           if (!w.ok()) writes_refused_++;
         },
-        options);
+        options, std::move(ask_page));
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
     port_ = server_->port();
@@ -244,9 +253,123 @@ TEST_F(ScrapeServerTest, StopsPromptlyWithClientsConnected) {
 
   auto start = std::chrono::steady_clock::now();
   server_.reset();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kPrompt);
   EXPECT_EQ(writes_refused_, 1);
   for (int fd : {silent, stalled, waiting}) close(fd);
+}
+
+// The page at / is asked of an event loop on its own thread, as the
+// daemon does, and rendered on the server's thread.
+TEST_F(ScrapeServerTest, ServesThePageTheLoopAnswers) {
+  EventLoop loop;
+  ASSERT_TRUE(loop.Init().ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> rendered_on_loop{0};
+  std::thread loop_thread([&] {
+    while (!stop) loop.RunOnce(milliseconds(50));
+  });
+  const std::thread::id loop_id = loop_thread.get_id();
+  const std::string page = "<!DOCTYPE html>\n<p>all &amp; well</p>\n";
+  StartServer(ScrapeServerOptions(), "127.0.0.1:0", [&](PageReply reply) {
+    loop.RunInLoop([&, reply] {
+      reply.Send([&] {
+        if (std::this_thread::get_id() == loop_id) ++rendered_on_loop;
+        return page;
+      });
+    });
+  });
+  std::optional<HttpResponse> r = Get(port_, "/");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, page);
+  for (const char* header :
+       {"\r\nContent-Type: text/html; charset=utf-8\r\n",
+        "\r\nCache-Control: no-store\r\n",
+        "\r\nContent-Security-Policy: default-src 'none'; style-src "
+        "'unsafe-inline';",
+        "\r\nX-Content-Type-Options: nosniff\r\n"}) {
+    EXPECT_NE(r->head.find(header), std::string::npos) << header << r->head;
+  }
+  EXPECT_NE(r->head.find("Content-Length: " + std::to_string(page.size())),
+            std::string::npos);
+
+  r = Exchange(port_, "HEAD /?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");
+  EXPECT_NE(r->head.find("Content-Length: " + std::to_string(page.size())),
+            std::string::npos)
+      << r->head;
+  r = Get(port_, "/index.html");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(rendered_on_loop, 0);
+
+  server_.reset();
+  stop = true;
+  loop_thread.join();
+}
+
+// An owner that does not answer (a stalled loop) costs the client the page
+// timeout and a 503 that retries by itself; an answer after that is
+// dropped, and /metrics is served all along.
+TEST_F(ScrapeServerTest, APageNotAnsweredInTimeIs503) {
+  std::mutex mutex;
+  std::vector<PageReply> replies;
+  ScrapeServerOptions options;
+  options.page_timeout = milliseconds(300);
+  StartServer(options, "127.0.0.1:0", [&](PageReply reply) {
+    std::lock_guard<std::mutex> lock(mutex);
+    replies.push_back(reply);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<HttpResponse> r = Get(port_, "/");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(300));
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->head.find("\r\nRetry-After: 5\r\n"), std::string::npos);
+  EXPECT_NE(r->body.find("<meta http-equiv=\"refresh\" content=\"5\">"),
+            std::string::npos)
+      << r->body;
+  r = Get(port_, "/metrics");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+
+  std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_EQ(replies.size(), 1u);
+  bool rendered = false;
+  replies[0].Send([&] {
+    rendered = true;
+    return std::string("late");
+  });
+  replies[0].Send([] { return std::string("twice"); });
+  EXPECT_FALSE(rendered);
+}
+
+// A worker waiting for the page does not hold up the server's stop, and
+// the owner may still answer after the server is gone.
+TEST_F(ScrapeServerTest, StopsPromptlyWhileAPageIsAwaited) {
+  std::mutex mutex;
+  std::vector<PageReply> replies;
+  ScrapeServerOptions options;
+  options.page_timeout = seconds(60);
+  StartServer(options, "127.0.0.1:0", [&](PageReply reply) {
+    std::lock_guard<std::mutex> lock(mutex);
+    replies.push_back(reply);
+  });
+  int waiting = Idle("GET / HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        return !replies.empty();
+      },
+      seconds(30)));
+  auto start = std::chrono::steady_clock::now();
+  server_.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kPrompt);
+  close(waiting);
+  std::lock_guard<std::mutex> lock(mutex);
+  replies[0].Send([] { return std::string("after the server"); });
 }
 
 }  // namespace

@@ -348,6 +348,9 @@ TEST_F(ResolverTest, ManyConcurrentLookups) {
 }
 
 TEST_F(ResolverTest, DestroyingWithLookupsInFlightCallsNothing) {
+  // The loop watches an fd of its own (its task queue): not the resolver's.
+  std::vector<bool> the_loops(1024);
+  for (int fd = 0; fd < 1024; ++fd) the_loops[fd] = loop_.IsWatched(fd);
   auto resolver = Make(StartServer({"--mode", "silent"}));
   ASSERT_NE(resolver, nullptr);
   int calls = 0;
@@ -359,7 +362,7 @@ TEST_F(ResolverTest, DestroyingWithLookupsInFlightCallsNothing) {
   ASSERT_TRUE(RunUntil([&] { return Queries("n9.test A") == 1; }));
   std::vector<int> watched;
   for (int fd = 0; fd < 1024; ++fd) {
-    if (loop_.IsWatched(fd)) watched.push_back(fd);
+    if (loop_.IsWatched(fd) && !the_loops[fd]) watched.push_back(fd);
   }
   ASSERT_FALSE(watched.empty());
   resolver.reset();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "config/config_diff.h"
 #include "config/file_reader.h"
 #include "core/event_loop.h"
 #include "notify/command_sender.h"
@@ -65,28 +66,91 @@ Result<std::unique_ptr<Notifier>> Notifier::CreateWith(
     const NotifyConfig& config, EventLoop* loop, Metrics* metrics,
     const SenderFactory& factory, std::string host) {
   std::unique_ptr<Notifier> notifier(
-      new Notifier(config, loop, std::move(host)));
-  TargetQueue::Policy policy{config.coalesce, config.queue_max, config.retry};
-  for (const auto& [name, target] : config.targets) {
-    Result<std::unique_ptr<Sender>> sender = factory(target);
-    if (!sender.ok()) {
-      return Status::Error("notify target " + name + ": " +
-                           sender.status().message());
-    }
-    notifier->target_index_[name] = notifier->targets_.size();
-    notifier->targets_.push_back(
-        Target{target.events, target.services,
-               std::make_unique<TargetQueue>(
-                   name, loop, std::move(sender).value(), policy, metrics)});
+      new Notifier(config, loop, metrics, factory, std::move(host)));
+  Result<std::vector<Target>> targets =
+      notifier->MakeTargets(config, /*reuse=*/false);
+  if (!targets.ok()) return targets.status();
+  notifier->targets_ = std::move(targets).value();
+  for (size_t i = 0; i < notifier->targets_.size(); ++i) {
+    notifier->target_index_[notifier->targets_[i].config.name] = i;
   }
   return notifier;
 }
 
 Notifier::Notifier(const NotifyConfig& config, EventLoop* loop,
-                   std::string host)
-    : loop_(loop), reminder_(config.reminder), host_(std::move(host)) {}
+                   Metrics* metrics, SenderFactory factory, std::string host)
+    : loop_(loop),
+      metrics_(metrics),
+      factory_(std::move(factory)),
+      reminder_(config.reminder),
+      policy_{config.coalesce, config.queue_max, config.retry},
+      host_(std::move(host)) {}
 
 Notifier::~Notifier() = default;
+
+Result<std::vector<Notifier::Target>> Notifier::MakeTargets(
+    const NotifyConfig& config, bool reuse) {
+  const TargetQueue::Policy policy{config.coalesce, config.queue_max,
+                                   config.retry};
+  std::vector<Target> targets;
+  for (const auto& [name, target] : config.targets) {
+    auto old = target_index_.find(name);
+    if (reuse && old != target_index_.end() &&
+        SameNotifyTarget(targets_[old->second].config, target)) {
+      targets.push_back(
+          Target{target, target.events, target.services, nullptr});
+      continue;
+    }
+    Result<std::unique_ptr<Sender>> sender = factory_(target);
+    if (!sender.ok()) {
+      return Status::Error("notify target " + name + ": " +
+                           sender.status().message());
+    }
+    targets.push_back(
+        Target{target, target.events, target.services,
+               std::make_unique<TargetQueue>(
+                   name, loop_, std::move(sender).value(), policy, metrics_)});
+  }
+  return targets;
+}
+
+Status Notifier::Reconfigure(const NotifyConfig& config) {
+  const TargetQueue::Policy policy{config.coalesce, config.queue_max,
+                                   config.retry};
+  const bool same_policy = policy.coalesce == policy_.coalesce &&
+                           policy.queue_max == policy_.queue_max &&
+                           policy.retry == policy_.retry;
+  Result<std::vector<Target>> made = MakeTargets(config, same_policy);
+  if (!made.ok()) return made.status();
+  std::vector<Target> targets = std::move(made).value();
+  // A target made anew leaves the old queue of its name to finish.
+  for (Target& t : targets) {
+    if (t.queue) continue;
+    t.queue = std::move(targets_[target_index_.at(t.config.name)].queue);
+  }
+  for (Target& old : targets_) {
+    if (old.queue && !old.queue->idle())
+      retired_.push_back(std::move(old.queue));
+  }
+  targets_ = std::move(targets);
+  target_index_.clear();
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    target_index_[targets_[i].config.name] = i;
+  }
+  service_targets_.clear();
+  policy_ = policy;
+  if (config.reminder != reminder_) {
+    reminder_ = config.reminder;
+    if (reminder_ == Duration::zero()) {
+      reminders_.clear();
+    } else {
+      for (auto& [service, r] : reminders_) {
+        loop_->ScheduleAfter(&r->timer, reminder_);
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 void Notifier::SetServiceTargets(
     const std::string& service,
@@ -159,6 +223,7 @@ bool Notifier::Accepts(size_t target, const Notification& n) const {
 }
 
 void Notifier::Route(const Notification& n) {
+  std::erase_if(retired_, [](const auto& q) { return q->idle(); });
   for (size_t i = 0; i < targets_.size(); ++i) {
     if (Accepts(i, n)) targets_[i].queue->Push(n);
   }
@@ -166,11 +231,15 @@ void Notifier::Route(const Notification& n) {
 
 void Notifier::Flush(Duration limit) {
   for (Target& t : targets_) t.queue->Flush();
+  for (auto& q : retired_) q->Flush();
   const TimePoint deadline = loop_->Now() + limit;
   auto busy = [&] {
-    return std::any_of(targets_.begin(), targets_.end(), [&](const Target& t) {
-      return t.queue->BusyBefore(deadline);
-    });
+    return std::any_of(targets_.begin(), targets_.end(),
+                       [&](const Target& t) {
+                         return t.queue->BusyBefore(deadline);
+                       }) ||
+           std::any_of(retired_.begin(), retired_.end(),
+                       [&](const auto& q) { return q->BusyBefore(deadline); });
   };
   while (busy()) {
     const TimePoint now = loop_->Now();
@@ -182,7 +251,9 @@ void Notifier::Flush(Duration limit) {
 
 bool Notifier::idle() const {
   return std::all_of(targets_.begin(), targets_.end(),
-                     [](const Target& t) { return t.queue->idle(); });
+                     [](const Target& t) { return t.queue->idle(); }) &&
+         std::all_of(retired_.begin(), retired_.end(),
+                     [](const auto& q) { return q->idle(); });
 }
 
 }  // namespace watchd

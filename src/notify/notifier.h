@@ -49,6 +49,13 @@ class Notifier {
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
 
+  // A reload's notify section. Targets whose definition (and the queue
+  // policy) is unchanged keep their queue; changed and removed ones hand
+  // what they hold to a queue of their own that delivers it and goes. An
+  // error (a sender that cannot be made: a password_file) changes nothing.
+  // Every service's list is forgotten: set them again after.
+  Status Reconfigure(const NotifyConfig& config);
+
   // The targets `service`'s events go to (its `notify:`, names of
   // targets); nullopt: every target.
   void SetServiceTargets(
@@ -73,6 +80,7 @@ class Notifier {
 
  private:
   struct Target {
+    NotifyTargetConfig config;
     NotifyEventSet events;
     std::vector<std::string> services;  // glob patterns; empty: all
     std::unique_ptr<TargetQueue> queue;
@@ -82,15 +90,24 @@ class Notifier {
     Timer timer;
   };
 
-  Notifier(const NotifyConfig& config, EventLoop* loop, std::string host);
+  Notifier(const NotifyConfig& config, EventLoop* loop, Metrics* metrics,
+           SenderFactory factory, std::string host);
+  // The targets of `config`, reusing those of targets_ that `reuse` allows.
+  Result<std::vector<Target>> MakeTargets(const NotifyConfig& config,
+                                          bool reuse);
   void Route(const Notification& n);
   bool Accepts(size_t target, const Notification& n) const;
   void Remind(const std::string& service);
 
   EventLoop* loop_;
-  const Duration reminder_;
+  Metrics* metrics_;
+  const SenderFactory factory_;
+  Duration reminder_;
+  TargetQueue::Policy policy_;
   const std::string host_;
-  std::vector<Target> targets_;                 // in name order
+  std::vector<Target> targets_;  // in name order
+  // Queues a reload took out of service, until they have delivered.
+  std::vector<std::unique_ptr<TargetQueue>> retired_;
   std::map<std::string, size_t> target_index_;  // name -> targets_ index
   // Services with a `notify:` list: the targets_ indices it allows.
   std::unordered_map<std::string, std::vector<size_t>> service_targets_;

@@ -38,6 +38,7 @@ class NotifierTest : public ::testing::Test {
     auto notifier = Notifier::CreateWith(
         config_, &loop_, metrics_.get(),
         [this](const NotifyTargetConfig& t) -> Result<std::unique_ptr<Sender>> {
+          if (t.name == "broken") return Status::Error("cannot send");
           auto sender = std::make_unique<FakeSender>();
           senders_[t.name] = sender.get();
           return std::unique_ptr<Sender>(std::move(sender));
@@ -185,6 +186,59 @@ TEST_F(NotifierTest, FlushDeliversWhatWaitsWithoutTheWindow) {
   ASSERT_EQ(sender->sent.size(), 2u);
   EXPECT_EQ(sender->sent[1][0].event, NotifyEvent::kStopping);
   EXPECT_TRUE(notifier->idle());
+}
+
+TEST_F(NotifierTest, ReloadKeepsUnchangedTargetsAndDrainsTheOthers) {
+  config_.targets["kept"] = Target("kept");
+  config_.targets["changed"] = Target("changed");
+  config_.targets["gone"] = Target("gone");
+  Make();
+  FakeSender* kept = senders_.at("kept");
+  FakeSender* old_changed = senders_.at("changed");
+  FakeSender* gone = senders_.at("gone");
+  // Waiting in the old queues as the reload comes.
+  notifier_->Post(Event(NotifyEvent::kHung, "web"));
+
+  NotifyConfig next = config_;
+  next.targets.erase("gone");
+  next.targets["changed"].kind =
+      WebhookTargetConfig{"http://127.0.0.1:2/", {}, seconds(1), true};
+  next.targets["added"] = Target("added");
+  ASSERT_TRUE(notifier_->Reconfigure(next).ok());
+  EXPECT_EQ(senders_.at("kept"), kept);
+  EXPECT_NE(senders_.at("changed"), old_changed);
+  notifier_->Post(Event(NotifyEvent::kDead, "web"));
+
+  // The old queues deliver what they held; the new ones only what came
+  // after.
+  for (int i = 0; i < 3; ++i) {
+    loop_.RunOnce(Duration::zero());
+    for (FakeSender* s : {old_changed, gone}) {
+      if (s->busy()) s->Complete();
+    }
+  }
+  ASSERT_EQ(old_changed->sent.size(), 1u);
+  EXPECT_EQ(old_changed->sent[0][0].event, NotifyEvent::kHung);
+  ASSERT_EQ(gone->sent.size(), 1u);
+  EXPECT_EQ(Sent("kept").size(), 2u);
+  auto changed = Sent("changed");
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].event, NotifyEvent::kDead);
+  EXPECT_EQ(Sent("added").size(), 1u);
+  EXPECT_TRUE(notifier_->idle());
+}
+
+TEST_F(NotifierTest, ReloadThatCannotMakeASenderChangesNothing) {
+  config_.targets["kept"] = Target("kept");
+  Make();
+  NotifyConfig next = config_;
+  next.targets.erase("kept");
+  next.targets["broken"] = Target("broken");
+  Status s = notifier_->Reconfigure(next);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("notify target broken"), std::string::npos);
+  notifier_->Post(Event(NotifyEvent::kHung, "web"));
+  EXPECT_EQ(Sent("kept").size(), 1u);
 }
 
 }  // namespace

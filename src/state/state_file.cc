@@ -111,6 +111,13 @@ Result<SavedState> StateFile::Read() const {
   struct stat st;
   Result<int> fd = OpenRegularFile(path_, "state file", &st);
   if (!fd.ok()) return fd.status();
+  // It names the processes watchd may SIGKILL: only root and watchd may
+  // have written it.
+  if (std::string why = UntrustedBecause(path_, st, geteuid()); !why.empty()) {
+    close(*fd);
+    return Status::Error("state file " + path_ +
+                         " could have been written by someone else: " + why);
+  }
   if (st.st_size > kMaxBytes) {
     close(*fd);
     return Status::Error("state file " + path_ + " is " +

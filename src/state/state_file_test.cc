@@ -160,6 +160,19 @@ TEST(StateFileTest, BadFilesAreReportedSetAsideAndTheNextSaveWorks) {
          close(fd);
        },
        " is 67108865 bytes, more than watchd writes"},
+      {"writable by others",
+       [&](auto& p, auto&) {
+         WriteFile(p, valid);
+         chmod(p.c_str(), 0666);
+       },
+       " could have been written by someone else: it is writable by group or "
+       "others"},
+      {"owned by another user",
+       [&](auto& p, auto&) {
+         WriteFile(p, valid);
+         (void)!chown(p.c_str(), 65534, 65534);
+       },
+       " could have been written by someone else: it is owned by "},
       {"unreadable",
        [&](auto& p, auto&) {
          WriteFile(p, valid);

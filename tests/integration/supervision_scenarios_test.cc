@@ -73,15 +73,6 @@ double Runs(const WatchdProcess& watchd, const std::string& service,
          << watchd.Log();
 }
 
-size_t Count(const std::string& log, const std::string& text) {
-  size_t n = 0;
-  for (size_t at = log.find(text); at != std::string::npos;
-       at = log.find(text, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 // A command supervisor whose restart only records the {pid} it was given.
 std::string RecordingSupervisor(const std::string& record) {
   return "supervisors:\n  main:\n    type: command\n"

@@ -11,10 +11,14 @@ Modes, for every request:
   not-http    bytes that are not HTTP, then close
   huge        HTTP 200 with a 2 MiB body
   fault:CODE  an XML-RPC fault CODE with faultString "FAULT: app"
-  info:NAME=PID,...
+  info:NAME=PID[:STATE[:DESCRIPTION]],...
               supervisord's answers to getProcessInfo (alone or in a
               system.multicall) for these programs: RUNNING with that pid,
-              STOPPED when it is 0; a BAD_NAME fault for any other name
+              STOPPED when it is 0, or STATE; FATAL and BACKOFF carry the
+              spawnerr "Exited too quickly (process log may have details)",
+              and that as their description unless one is given; a
+              BAD_NAME fault for any other name. startProcess of one of
+              them answers True.
 
 --ready-file is written once the socket listens. --events gets a line
 "request" when a request has been read and "closed" when its client closed
@@ -33,6 +37,9 @@ import xmlrpc.client
 
 EVENTS_LOCK = threading.Lock()
 BAD_NAME = 10
+# supervisor.states.ProcessStates
+STATES = {"STOPPED": 0, "STARTING": 10, "RUNNING": 20, "BACKOFF": 30,
+          "STOPPING": 40, "EXITED": 100, "FATAL": 200, "UNKNOWN": 1000}
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -60,11 +67,16 @@ class Handler(socketserver.BaseRequestHandler):
         if method != "supervisor.getProcessInfo" or \
                 name not in self.server.programs:
             return {"faultCode": BAD_NAME, "faultString": "BAD_NAME: " + name}
-        pid = self.server.programs[name]
+        pid, state, description = self.server.programs[name]
+        state = state or ("RUNNING" if pid else "STOPPED")
+        spawnerr = ""
+        if state in ("FATAL", "BACKOFF"):
+            spawnerr = "Exited too quickly (process log may have details)"
+        if description is None:
+            description = spawnerr or "pid %d" % pid
         return {"name": name, "group": name, "pid": pid,
-                "statename": "RUNNING" if pid else "STOPPED",
-                "state": 20 if pid else 0, "spawnerr": "",
-                "description": "pid %d" % pid}
+                "statename": state, "state": STATES.get(state, 0),
+                "spawnerr": spawnerr, "description": description}
 
     def answer_info(self, body):
         params, method = xmlrpc.client.loads(body)
@@ -72,6 +84,9 @@ class Handler(socketserver.BaseRequestHandler):
         if method == "system.multicall":
             value = [self.process_info(c["methodName"], c["params"])
                      for c in params[0]]
+        elif method == "supervisor.startProcess" and params and \
+                params[0] in self.server.programs:
+            value = True
         else:
             value = self.process_info(method, params)
             if "faultCode" in value:
@@ -164,8 +179,11 @@ def main():
     if args.mode.startswith("info:"):
         for item in args.mode[len("info:"):].split(","):
             if item:
-                name, _, pid = item.partition("=")
-                server.programs[name] = int(pid)
+                name, _, rest = item.partition("=")
+                parts = rest.split(":", 2)
+                state = parts[1] if len(parts) > 1 else ""
+                description = parts[2] if len(parts) > 2 else None
+                server.programs[name] = (int(parts[0]), state, description)
     if args.ready_file:
         tmp = args.ready_file + ".tmp"
         with open(tmp, "w") as f:

@@ -13,7 +13,15 @@
 #            group) until killed
 #   garbage  succeeds; `show` prints no MainPID
 #   mainpid  succeeds; `show` prints the MainPID written in LOG.mainpid (0,
-#            inactive, while there is none): a test replaces the process
+#            inactive, while there is none): a test replaces the process.
+#            Without a MainPID and with LOG.result there, the unit is
+#            failed with that Result (start-limit-hit: systemd gave up on
+#            it); `reset-failed` removes LOG.result, as systemd forgets it
+#   giveup   succeeds; `show` prints MainPID=0, ActiveState=failed and
+#            Result=start-limit-hit (systemd stopped it for its start limit)
+#   failed   the same with Result=exit-code (failed, not given up)
+#   autorestart  succeeds; `show` prints MainPID=0, ActiveState=activating
+#            and SubState=auto-restart (a restart by Restart= is pending)
 # In modes ok and stopped, a unit whose name starts with "nosuch" is shown
 # as systemd shows a unit it has no file for: LoadState=not-found.
 log=$1
@@ -57,6 +65,9 @@ case $mode in
     exit 0
     ;;
 esac
+if [ "$verb" = reset-failed ] && [ "$mode" = mainpid ]; then
+  rm -f "$log.result"
+fi
 [ "$verb" = show ] || exit 0
 if [ "$mode" = garbage ]; then
   printf 'hello\n'
@@ -84,10 +95,25 @@ for u in $units; do
       printf 'ActiveState=active\nMainPID=%s\nLoadState=loaded\n' "$pid"
       ;;
     stopped) printf 'MainPID=0\nActiveState=inactive\nLoadState=loaded\n' ;;
+    giveup | failed)
+      result=start-limit-hit
+      [ "$mode" = failed ] && result=exit-code
+      printf 'ActiveState=failed\nSubState=failed\nResult=%s\nMainPID=0\n' \
+        "$result"
+      printf 'LoadState=loaded\n'
+      ;;
+    autorestart)
+      printf 'ActiveState=activating\nSubState=auto-restart\nResult=exit-code\n'
+      printf 'MainPID=0\nLoadState=loaded\n'
+      ;;
     mainpid)
       pid=$(cat "$log.mainpid" 2>/dev/null)
+      result=$(cat "$log.result" 2>/dev/null)
       if [ -n "$pid" ]; then
         printf 'ActiveState=active\nMainPID=%s\nLoadState=loaded\n' "$pid"
+      elif [ -n "$result" ]; then
+        printf 'ActiveState=failed\nSubState=failed\nResult=%s\n' "$result"
+        printf 'MainPID=0\nLoadState=loaded\n'
       else
         printf 'MainPID=0\nActiveState=inactive\nLoadState=loaded\n'
       fi

@@ -121,6 +121,15 @@ bool HasLine(const std::string& log, const std::vector<std::string>& parts) {
   return FindLine(log, parts) != std::string::npos;
 }
 
+size_t Count(const std::string& log, const std::string& text) {
+  size_t n = 0;
+  for (size_t at = log.find(text); at != std::string::npos;
+       at = log.find(text, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 // The log timestamp (YYYY-MM-DDTHH:MM:SS.mmm, read as UTC: only differences
 // matter) of every line holding every part.
 std::vector<milliseconds> LineTimes(const std::string& log,

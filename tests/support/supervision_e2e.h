@@ -53,6 +53,8 @@ bool WaitForState(WatchdProcess& watchd, const std::string& service,
 size_t FindLine(const std::string& log, const std::vector<std::string>& parts,
                 size_t from = 0);
 bool HasLine(const std::string& log, const std::vector<std::string>& parts);
+// How many times `text` occurs in `log`.
+size_t Count(const std::string& log, const std::string& text);
 // The log timestamp of every line holding every part (only differences
 // matter).
 std::vector<std::chrono::milliseconds> LineTimes(

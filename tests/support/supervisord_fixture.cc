@@ -102,7 +102,8 @@ Supervisord::~Supervisord() {
 
 void Supervisord::AddProgram(const std::string& name,
                              const std::vector<std::string>& command,
-                             const std::string& extra) {
+                             const std::string& extra,
+                             const std::string& settled) {
   std::string line;
   for (const std::string& arg : command) {
     line += (line.empty() ? "" : " ") + QuoteArg(arg);
@@ -115,7 +116,7 @@ void Supervisord::AddProgram(const std::string& name,
                "environment=" + kTagVariable + "=\"" + dir_.path() +
                "\"\nstdout_logfile=" + dir_.File(name + ".log") +
                "\nredirect_stderr=true\n" + extra + "\n";
-  names_.push_back(name);
+  settled_.emplace_back(name, settled);
 }
 
 bool Supervisord::Start() {
@@ -138,9 +139,9 @@ bool Supervisord::Start() {
   return WaitFor(
              [&] {
                if (!process_.running()) return true;
-               for (const std::string& name : names_) {
+               for (const auto& [name, state] : settled_) {
                  auto info = Info(name);
-                 if (!info || info->state != "RUNNING") return false;
+                 if (!info || info->state != state) return false;
                }
                return true;
              },

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/subprocess.h"
@@ -32,12 +33,14 @@ class Supervisord {
   // A [program:NAME] section running `command` (argv), started with
   // supervisord (startsecs=1) and respawned when it exits; `extra` holds
   // more lines for the section ("stopwaitsecs=60\n"), not repeating those
-  // keys but startsecs. Before Start().
+  // keys but startsecs. Start() waits for it to be in state `settled` (a
+  // program that exits at once settles in FATAL). Before Start().
   void AddProgram(const std::string& name,
                   const std::vector<std::string>& command,
-                  const std::string& extra = "");
+                  const std::string& extra = "",
+                  const std::string& settled = "RUNNING");
   // Writes supervisord.conf, starts supervisord and waits until its socket
-  // answers and every program is RUNNING.
+  // answers and every program is in its settled state.
   bool Start();
 
   // For watchd's config: unix:///.../supervisor.sock.
@@ -64,7 +67,7 @@ class Supervisord {
 
   TempDir dir_;
   std::string programs_;
-  std::vector<std::string> names_;
+  std::vector<std::pair<std::string, std::string>> settled_;  // name, state
   Subprocess process_;
 };
 

@@ -13,12 +13,19 @@ WatchdProcess::WatchdProcess(const std::string& services_yaml,
     : config_path_(dir_.File("watchd.yaml")),
       log_path_(dir_.File("watchd.log")),
       metrics_port_(FreePort()) {
+  Rewrite(services_yaml, extra_yaml, daemon_yaml);
+}
+
+bool WatchdProcess::Rewrite(const std::string& services_yaml,
+                            const std::string& extra_yaml,
+                            const std::string& daemon_yaml) {
   std::string config =
       "daemon:\n  metrics_listen: 127.0.0.1:" + std::to_string(metrics_port_) +
       "\n  control_socket: " + dir_.File("control.sock") +
       "\n  state_file: " + dir_.File("state.json") + "\n  log_level: debug\n" +
       daemon_yaml + extra_yaml + "services:\n" + services_yaml;
-  WriteFile(config_path_, config);
+  // Replaced whole: a reload never reads a half-written file.
+  return ReplaceFile(config_path_, config);
 }
 
 WatchdProcess::~WatchdProcess() { process_.Stop(); }

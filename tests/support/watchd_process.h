@@ -22,6 +22,11 @@ class WatchdProcess {
                          const std::string& extra_yaml = "",
                          const std::string& daemon_yaml = "");
   ~WatchdProcess();
+  // Writes the config again, as the constructor does (same daemon section
+  // and ports), for a reload to read.
+  bool Rewrite(const std::string& services_yaml,
+               const std::string& extra_yaml = "",
+               const std::string& daemon_yaml = "");
 
   // Starts watchd and waits until /metrics answers.
   bool Start();
