@@ -63,14 +63,26 @@ uint64_t MinRss(int megabytes) {
 class Child {
  public:
   // A process of `megabytes` touched resident memory that then sleeps.
+  // It says when it has touched all of it: waiting on RSS alone can pass
+  // early, since RSS also counts the pages the child shares with this
+  // process after fork.
   explicit Child(int megabytes = 0) {
+    int ready[2];
+    EXPECT_EQ(pipe(ready), 0);
     pid_ = fork();
     if (pid_ == 0) {
+      close(ready[0]);
       std::vector<char> mem(static_cast<size_t>(megabytes) << 20, 1);
       for (size_t i = 0; i < mem.size(); i += 4096) mem[i] = 2;
+      char byte = 1;
+      if (write(ready[1], &byte, 1) != 1) _exit(1);
       pause();
       _exit(0);
     }
+    close(ready[1]);
+    char byte = 0;
+    EXPECT_EQ(read(ready[0], &byte, 1), 1);
+    close(ready[0]);
     testing::WaitFor(
         [&] {
           auto rss = ReadRssBytes(pid_);
