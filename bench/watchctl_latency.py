@@ -259,7 +259,9 @@ def measure_size(session, args, nginx, binary, watchctl, n):
     monit = session.spawn(["monit", "-I", "-c", monitrc], f"monit-{n}.out")
     procs = [watchd.proc, monit, nginx.proc]
 
-    ctl = [watchctl, "-s", sock, "--no-color"]
+    # As an operator types it: the socket is read from the config file, as
+    # monit reads its control file.
+    ctl = [watchctl, "-c", config, "--no-color"]
     cmds = {
         "watchctl summary": (ctl + ["summary"], (0, 3)),
         "monit summary": (["monit", "-c", monitrc, "summary"], (0,)),

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "control/control_client.h"
 #include "control/protocol.h"
 #include "core/version.h"
+#include "watchctl/config_socket.h"
 #include "watchctl/render.h"
 
 namespace {
@@ -43,7 +46,7 @@ constexpr char kUsage[] =
     "afresh\n"
     "  reload                  re-read the configuration\n"
     "  ping SERVICE/CHECK      feed a heartbeat check (not built yet)\n"
-    "  list                    the service names, one per line\n"
+    "  list                    the service names, one per line, sorted\n"
     "  version                 watchctl's and watchd's versions\n"
     "\n"
     "options:\n"
@@ -52,7 +55,7 @@ constexpr char kUsage[] =
     "/run/watchd/control.sock)\n"
     "  -c, --config FILE       read the socket path from FILE (default\n"
     "                          /etc/watchd/watchd.yaml)\n"
-    "      --json              print the daemon's reply as JSON\n"
+    "      --json              print the daemon's reply (one JSON line)\n"
     "      --all               restart, pause or resume every service\n"
     "      --color WHEN        auto (a terminal), always or never\n"
     "      --no-color          the same as --color never\n"
@@ -63,36 +66,23 @@ constexpr char kUsage[] =
     "exit: 0 ok, 1 error, 2 unknown service, 3 a service is not ok,\n"
     "      4 watchd unreachable\n";
 
-// The socket named by the config file, or "" when it names none.
-std::string SocketFromConfig(const std::string& path, bool explicit_config,
-                             int* exit_code) {
-  try {
-    YAML::Node root = YAML::LoadFile(path);
-    YAML::Node d = root["daemon"];
-    if (d && d["control_socket"] && d["control_socket"].IsScalar()) {
-      return d["control_socket"].as<std::string>();
-    }
-  } catch (const YAML::Exception& e) {
-    // The default config may be absent or unreadable to this user: the
-    // default socket is tried then. A config named on purpose must work.
-    if (explicit_config) {
-      fprintf(stderr, "watchctl: cannot read %s: %s\n", path.c_str(), e.what());
-      *exit_code = kExitError;
-    }
-  }
-  return "";
-}
-
 // An error reply: its message on stderr (unless the JSON was printed),
 // its code as the exit code.
-int ExitFor(const nlohmann::json& reply, bool printed) {
-  const nlohmann::json err = reply.value("error", nlohmann::json::object());
+int ExitFor(const watchd::ReplyHeader& reply, bool printed) {
   if (!printed) {
-    fprintf(stderr, "watchctl: %s\n", err.value("message", "error").c_str());
+    fprintf(
+        stderr, "watchctl: %s\n",
+        reply.error_message.empty() ? "error" : reply.error_message.c_str());
   }
-  return err.value("code", "") == watchd::kErrUnknownService
-             ? kExitUnknownService
-             : kExitError;
+  return reply.error_code == watchd::kErrUnknownService ? kExitUnknownService
+                                                        : kExitError;
+}
+
+bool AllOk(const std::map<std::string, int64_t>& states) {
+  for (const auto& [state, count] : states) {
+    if (state != "ok" && count > 0) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -217,9 +207,15 @@ int main(int argc, char** argv) {
   }
 
   if (socket_path.empty()) {
-    int exit_code = kExitOk;
-    socket_path = SocketFromConfig(config_path, explicit_config, &exit_code);
-    if (exit_code != kExitOk) return exit_code;
+    watchd::Result<std::string> from_config =
+        watchd::SocketFromConfig(config_path);
+    if (!from_config.ok() && explicit_config) {
+      // The default config may be absent or unreadable to this user: the
+      // default socket is tried then. A config named on purpose must work.
+      fprintf(stderr, "watchctl: %s\n", from_config.status().message().c_str());
+      return kExitError;
+    }
+    socket_path = from_config.ok() ? *from_config : "";
     if (socket_path.empty()) socket_path = kDefaultSocket;
   }
   // A restart lasts as long as the supervisor and stop_timeout allow.
@@ -235,45 +231,51 @@ int main(int argc, char** argv) {
     fprintf(stderr, "watchctl: %s\n", call.error.c_str());
     return kExitError;
   }
-  nlohmann::json& reply = call.reply;
+  const watchd::ReplyHeader& header = call.header;
   if (json) {
-    reply.erase("v");
-    printf("%s\n",
-           reply.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-               .c_str());
+    // As the daemon wrote it: re-printing a status of 10,000 services cost
+    // watchctl more than the daemon took to write it.
+    fwrite(call.line.data(), 1, call.line.size(), stdout);
+    fputc('\n', stdout);
   }
-  if (!reply.value("ok", false)) {
-    if (cmd == "reload" && !json &&
-        reply["error"].value("code", "") == watchd::kErrFailed) {
+  if (!header.ok) {
+    if (cmd == "reload" && !json && header.error_code == watchd::kErrFailed) {
       // Every error of the new file, one FILE:LINE:COL a line, as editors
       // read them.
       fprintf(stderr,
               "watchctl: reload failed; watchd keeps its running "
               "configuration:\n%s\n",
-              reply["error"].value("message", "").c_str());
+              header.error_message.c_str());
       return kExitError;
     }
-    return ExitFor(reply, json);
+    return ExitFor(header, json);
   }
+  const int status_exit = AllOk(header.states) ? kExitOk : kExitNotOk;
+  if (json) return cmd == "status" || cmd == "summary" ? status_exit : kExitOk;
 
+  nlohmann::json reply = nlohmann::json::parse(call.line, nullptr, false);
+  if (reply.is_discarded()) {
+    fprintf(stderr, "watchctl: watchd sent a reply watchctl cannot read\n");
+    return kExitError;
+  }
   watchd::RenderOptions options;
   options.color = color == "always" || (color == "auto" && isatty(1) &&
                                         getenv("NO_COLOR") == nullptr);
   if (cmd == "status" || cmd == "summary") {
-    nlohmann::json& services = reply["services"];
-    if (!json) {
-      watchd::SortUnhealthyFirst(&services);
-      fputs(cmd == "status" ? watchd::RenderStatus(services, options).c_str()
-                            : watchd::RenderSummary(services, options).c_str(),
-            stdout);
-    }
-    return watchd::AllOk(services) ? kExitOk : kExitNotOk;
+    // The daemon sends them unhealthy first (docs/control.md).
+    const nlohmann::json& services = reply["services"];
+    fputs(cmd == "status" ? watchd::RenderStatus(services, options).c_str()
+                          : watchd::RenderSummary(services, options).c_str(),
+          stdout);
+    return status_exit;
   }
-  if (json) return kExitOk;
   if (cmd == "list") {
+    std::vector<std::string> names;
     for (const auto& s : reply["services"]) {
-      printf("%s\n", s.value("name", "").c_str());
+      names.push_back(s.value("name", ""));
     }
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) printf("%s\n", name.c_str());
   } else if (cmd == "version") {
     printf("watchd %s (control protocol %d)\n",
            reply.value("version", "?").c_str(), reply.value("protocol", 0));

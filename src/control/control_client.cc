@@ -77,14 +77,16 @@ ControlCall CallControl(const std::string& path, nlohmann::json request,
     }
     sent += static_cast<size_t>(n);
   }
-  std::string in;
-  char buf[64 * 1024];
+  std::string& in = call.line;
+  char buf[256 * 1024];
+  size_t searched = 0;  // no newline before here
   for (;;) {
-    size_t nl = in.find('\n');
+    size_t nl = in.find('\n', searched);
     if (nl != std::string::npos) {
       in.resize(nl);
       break;
     }
+    searched = in.size();
     pollfd p{fd.get(), POLLIN, 0};
     int r = poll(&p, 1, RemainingMs(deadline));
     if (r < 0 && errno == EINTR) continue;
@@ -105,12 +107,12 @@ ControlCall CallControl(const std::string& path, nlohmann::json request,
       return call;
     }
   }
-  call.reply = nlohmann::json::parse(in, nullptr, false);
-  if (call.reply.is_discarded() || !call.reply.is_object() ||
-      !call.reply.contains("ok")) {
+  std::optional<ReplyHeader> header = ReadReplyHeader(in);
+  if (!header) {
     call.error = "watchd at " + path + " sent a reply watchctl cannot read";
     return call;
   }
+  call.header = std::move(*header);
   call.outcome = ControlCall::kReplied;
   return call;
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "control/reply_header.h"
 #include "core/clock.h"
 #include "core/status.h"
 
@@ -14,8 +15,11 @@ namespace watchd {
 struct ControlCall {
   enum Outcome { kReplied, kUnreachable, kBroken };
   Outcome outcome = kBroken;
-  nlohmann::json reply;  // kReplied: the reply object
-  std::string error;     // otherwise: why, naming the socket
+  // kReplied: the reply line as sent (without its newline), and what
+  // watchctl decides on, read from it.
+  std::string line;
+  ReplyHeader header;
+  std::string error;  // otherwise: why, naming the socket
 };
 
 // Sends `request` (a JSON object; "v" is added) to the socket at `path`

@@ -38,6 +38,10 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return n;
 }
 
+bool IsPlain(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 }  // namespace
 
 void JsonWriter::Open(char c) {
@@ -107,6 +111,18 @@ void JsonWriter::Escaped(std::string_view s) {
   out_->push_back('"');
   size_t i = 0;
   while (i < s.size()) {
+    // Most text (names, reasons, times) is plain ASCII: copy runs of it
+    // whole; byte-at-a-time appends were a quarter of a 10,000-service
+    // status.
+    size_t run = i;
+    while (run < s.size() && IsPlain(static_cast<unsigned char>(s[run]))) {
+      ++run;
+    }
+    if (run > i) {
+      out_->append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out_->push_back('\\');
@@ -128,9 +144,6 @@ void JsonWriter::Escaped(std::string_view s) {
           out_->push_back(kHex[c >> 4]);
           out_->push_back(kHex[c & 15]);
       }
-      ++i;
-    } else if (c < 0x80) {
-      out_->push_back(static_cast<char>(c));
       ++i;
     } else if (size_t n = Utf8Length(s, i)) {
       out_->append(s.substr(i, n));

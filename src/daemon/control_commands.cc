@@ -4,9 +4,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <string_view>
+
 #include "control/json_writer.h"
 #include "control/protocol.h"
 #include "core/event_loop.h"
+#include "core/state_order.h"
 #include "core/version.h"
 #include "daemon/status_json.h"
 #include "health/service.h"
@@ -173,6 +178,34 @@ std::string ControlCommands::Describe(const nlohmann::json& args,
   w.String(context_.config_path);
   w.Key("services");
   w.Int(static_cast<int64_t>(context_.services->size()));
+  w.EndObject();
+  // Unhealthy first, as every view lists them, and counted by state ahead
+  // of the list: watchctl decides its exit code without reading the list.
+  std::array<int, kServiceStateCount> severity{};
+  for (size_t i = 0; i < kServiceStateCount; ++i) {
+    severity[i] = StateSeverity(ServiceStateName(static_cast<ServiceState>(i)));
+  }
+  std::array<int64_t, kServiceStateCount> counts{};
+  for (const Service* s : sel.services) {
+    ++counts[static_cast<size_t>(s->state())];
+  }
+  std::stable_sort(sel.services.begin(), sel.services.end(),
+                   [&](const Service* a, const Service* b) {
+                     return ShownBefore(
+                         severity[static_cast<size_t>(a->state())], a->name(),
+                         severity[static_cast<size_t>(b->state())], b->name());
+                   });
+  w.Key("states");
+  w.BeginObject();
+  for (std::string_view state : kStatesWorstFirst) {
+    for (size_t i = 0; i < kServiceStateCount; ++i) {
+      if (counts[i] != 0 &&
+          state == ServiceStateName(static_cast<ServiceState>(i))) {
+        w.Key(state);
+        w.Int(counts[i]);
+      }
+    }
+  }
   w.EndObject();
   w.Key("services");
   w.BeginArray();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "core/clock.h"
@@ -15,12 +16,20 @@ namespace watchd {
 class JsonWriter;
 class Service;
 
+// An RFC 3339 time in UTC with milliseconds, "2026-12-06T16:26:33.123Z",
+// in a buffer of its own: a status of 10,000 services writes 40,000 of them.
+struct Rfc3339 {
+  char text[32];
+  size_t size;
+  std::string_view view() const { return {text, size}; }
+};
+Rfc3339 FormatRfc3339Fixed(std::chrono::system_clock::time_point t);
+
 // Turns loop times into wall-clock times for people.
 class StatusClock {
  public:
   StatusClock(TimePoint mono_now, std::chrono::system_clock::time_point wall);
-  // RFC 3339 in UTC with milliseconds: "2026-12-06T16:26:33.123Z".
-  std::string Format(TimePoint t) const;
+  Rfc3339 Format(TimePoint t) const;
   double SecondsSince(TimePoint t) const { return ToSeconds(mono_ - t); }
   TimePoint now() const { return mono_; }
 

@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "core/event_loop.h"
+#include "core/human_units.h"
+#include "core/state_order.h"
 #include "core/version.h"
 #include "daemon/status_json.h"
 #include "daemon/systemd_notifier.h"
@@ -18,12 +20,6 @@
 
 namespace watchd {
 namespace {
-
-// The order of docs/control.md, which watchctl's render.cc follows too.
-constexpr std::string_view kStatesWorstFirst[] = {
-    "hung",    "dead",     "failing",     "restarting", "blocked",
-    "unknown", "starting", "unmonitored", "ok"};
-constexpr int kUnknownSeverity = 5;
 
 // A state as a CSS class name: only names the style sheet knows, so a
 // state string can never inject a class or break out of the attribute.
@@ -42,42 +38,6 @@ std::string_view Tone(std::string_view state) {
   if (state == "ok" || state == "passing") return "good";
   if (state == "hung" || state == "dead" || state == "failing") return "bad";
   return "warn";
-}
-
-// "4.2s", "45s", "3m12s", "2h5m", "3d4h": as watchctl shows durations.
-std::string HumanDuration(double seconds) {
-  if (!(seconds >= 0)) seconds = 0;
-  if (seconds < 10) {
-    char buf[16];
-    snprintf(buf, sizeof(buf), "%.1fs", std::floor(seconds * 10) / 10);
-    return buf;
-  }
-  uint64_t s = static_cast<uint64_t>(seconds);
-  static constexpr std::pair<uint64_t, const char*> kUnits[] = {
-      {86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
-  std::string out;
-  int shown = 0;
-  for (const auto& [size, name] : kUnits) {
-    uint64_t n = s / size;
-    if (n == 0 && shown == 0) continue;
-    s %= size;
-    if (n != 0) out += std::to_string(n) + name;
-    if (++shown == 2) break;
-  }
-  return out;
-}
-
-// "48.3 MiB".
-std::string HumanBytes(double bytes) {
-  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  char buf[32];
-  snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[u]);
-  return buf;
 }
 
 // The browser cannot tell the reader's time zone without a script, so
@@ -150,13 +110,6 @@ StatusPageService SnapshotService(
     }
   }
   return s;
-}
-
-// Worst state first, then by name.
-bool Worse(int severity_a, const std::string& name_a, int severity_b,
-           const std::string& name_b) {
-  if (severity_a != severity_b) return severity_a < severity_b;
-  return name_a < name_b;
 }
 
 void AppendState(std::string* out, std::string_view state) {
@@ -337,13 +290,6 @@ table.checks td{padding:.08em .8em .08em 0;vertical-align:top}
 
 }  // namespace
 
-int StateSeverity(std::string_view state) {
-  for (size_t i = 0; i < std::size(kStatesWorstFirst); ++i) {
-    if (state == kStatesWorstFirst[i]) return static_cast<int>(i);
-  }
-  return kUnknownSeverity;
-}
-
 std::string EscapeHtml(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -403,8 +349,8 @@ StatusPageData SnapshotStatusPage(
   if (entries.size() > max_services) {
     std::nth_element(entries.begin(), entries.begin() + max_services,
                      entries.end(), [](const Entry& a, const Entry& b) {
-                       return Worse(a.severity, a.service->name(), b.severity,
-                                    b.service->name());
+                       return ShownBefore(a.severity, a.service->name(),
+                                          b.severity, b.service->name());
                      });
     entries.resize(max_services);
   }
@@ -432,8 +378,8 @@ std::string RenderStatusPage(const StatusPageData& data) {
   for (const StatusPageService& s : data.services) order.push_back(&s);
   std::stable_sort(order.begin(), order.end(),
                    [](const StatusPageService* a, const StatusPageService* b) {
-                     return Worse(StateSeverity(a->state), a->name,
-                                  StateSeverity(b->state), b->name);
+                     return ShownBefore(StateSeverity(a->state), a->name,
+                                        StateSeverity(b->state), b->name);
                    });
   std::vector<std::pair<std::string, size_t>> counts(data.state_counts.begin(),
                                                      data.state_counts.end());

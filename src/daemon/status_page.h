@@ -93,11 +93,6 @@ inline constexpr size_t kStatusPageMaxServices = 1000;
 // The page reloads itself this often.
 inline constexpr int kStatusPageRefreshSeconds = 5;
 
-// Worst first, as `watchctl status` lists them: hung, dead, failing,
-// restarting, blocked, unknown, starting, unmonitored, ok; a name not among
-// them sorts with unknown.
-int StateSeverity(std::string_view state);
-
 // On the loop: copies every field the page shows of at most `max_services`
 // services (the least healthy, then by name), and counts all of them by
 // state. Header fields (host, version, pid, uptime) are the caller's.

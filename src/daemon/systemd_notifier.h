@@ -18,9 +18,6 @@ namespace watchd {
 
 class EventLoop;
 
-inline constexpr size_t kServiceStateCount =
-    static_cast<size_t>(ServiceState::kUnknown) + 1;
-
 // "42 services: 40 ok, 1 hung, 1 failing": the total, then each state that
 // has services, in ServiceState order. `counts` is indexed by ServiceState.
 std::string StatusLine(const std::array<size_t, kServiceStateCount>& counts);

@@ -38,6 +38,8 @@ enum class ServiceState {
   kBlocked,
   kUnknown,
 };
+inline constexpr size_t kServiceStateCount =
+    static_cast<size_t>(ServiceState::kUnknown) + 1;
 
 // "ok", "failing", "hung", "dead", "restarting", "starting",
 // "unmonitored", "blocked", "unknown".

@@ -7,19 +7,10 @@
 #include <cstdio>
 #include <optional>
 
+#include "core/human_units.h"
+
 namespace watchd {
 namespace {
-
-// Worst first; unknown names sort with "unknown".
-int Severity(const std::string& state) {
-  static const char* const kOrder[] = {"hung",       "dead",        "failing",
-                                       "restarting", "blocked",     "unknown",
-                                       "starting",   "unmonitored", "ok"};
-  for (int i = 0; i < 9; ++i) {
-    if (state == kOrder[i]) return i;
-  }
-  return 5;
-}
 
 const char* Color(const std::string& state) {
   if (state == "ok" || state == "passing") return "\033[32m";
@@ -80,31 +71,6 @@ std::string Since(const std::string& rfc3339,
 
 }  // namespace
 
-std::string HumanDuration(double seconds) {
-  if (!(seconds >= 0)) seconds = 0;
-  if (seconds < 10) {
-    char buf[16];
-    snprintf(buf, sizeof(buf), "%.1fs", std::floor(seconds * 10) / 10);
-    return buf;
-  }
-  uint64_t s = static_cast<uint64_t>(seconds);
-  struct Unit {
-    uint64_t size;
-    const char* name;
-  };
-  static const Unit kUnits[] = {{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
-  std::string out;
-  int shown = 0;
-  for (const Unit& u : kUnits) {
-    uint64_t n = s / u.size;
-    if (n == 0 && shown == 0) continue;
-    s %= u.size;
-    if (n != 0) out += std::to_string(n) + u.name;
-    if (++shown == 2) break;
-  }
-  return out;
-}
-
 std::optional<double> SecondsSince(const std::string& rfc3339,
                                    std::chrono::system_clock::time_point now) {
   tm utc{};
@@ -122,34 +88,6 @@ std::optional<double> SecondsSince(const std::string& rfc3339,
   auto t = std::chrono::system_clock::from_time_t(secs) +
            std::chrono::milliseconds(ms);
   return std::chrono::duration<double>(now - t).count();
-}
-
-std::string HumanBytes(double bytes) {
-  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  char buf[32];
-  snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[u]);
-  return buf;
-}
-
-void SortUnhealthyFirst(nlohmann::json* services) {
-  std::stable_sort(services->begin(), services->end(),
-                   [](const nlohmann::json& a, const nlohmann::json& b) {
-                     int sa = Severity(Str(a, "state"));
-                     int sb = Severity(Str(b, "state"));
-                     if (sa != sb) return sa < sb;
-                     return Str(a, "name") < Str(b, "name");
-                   });
-}
-
-bool AllOk(const nlohmann::json& services) {
-  return std::all_of(
-      services.begin(), services.end(),
-      [](const nlohmann::json& s) { return Str(s, "state") == "ok"; });
 }
 
 std::string RenderSummary(const nlohmann::json& services,

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -146,11 +147,31 @@ TEST_F(WatchctlTest, JsonIsTheDocumentedSchema) {
   EXPECT_EQ(s["checks"][0]["state"], "failing");
   EXPECT_EQ(s["checks"][0]["last"]["result"], "failure");
   EXPECT_TRUE(s["checks"][0]["last"]["latency_seconds"].is_number());
+  EXPECT_EQ(j["v"], 1) << "the reply as the daemon sent it";
+  EXPECT_EQ(j["states"], nlohmann::json({{"failing", 1}}));
   r = Ctl({"summary", "--json"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one line";
   j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_TRUE(j.is_object()) << r.out;
-  EXPECT_EQ(j["services"].size(), 3u);
+  EXPECT_EQ(j["states"], nlohmann::json({{"failing", 1}, {"ok", 2}}));
+  ASSERT_EQ(j["services"].size(), 3u);
   EXPECT_EQ(j["services"][0].size(), 4u) << "name, state, reason, since";
+  // Unhealthy first, then by name (config order: good, bad, app).
+  EXPECT_EQ(j["services"][0]["name"], "bad");
+  EXPECT_EQ(j["services"][1]["name"], "app");
+  EXPECT_EQ(j["services"][2]["name"], "good");
+  r = Ctl({"summary", "--json", "good", "app"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["states"], nlohmann::json({{"ok", 2}}));
+  // An error reply is printed too, with its exit code.
+  r = Ctl({"status", "--json", "nosuch"});
+  EXPECT_EQ(r.exit_code, 2);
+  j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["error"]["code"], "unknown_service");
+  EXPECT_EQ(r.err, "");
 }
 
 TEST_F(WatchctlTest, UnknownServiceExits2) {
@@ -203,7 +224,7 @@ TEST_F(WatchctlTest, VersionListAndUsage) {
   EXPECT_NE(r.out.find("watchctl "), std::string::npos);
   EXPECT_NE(r.out.find("watchd "), std::string::npos);
   r = Ctl({"list"});
-  EXPECT_EQ(r.out, "good\nbad\napp\n");
+  EXPECT_EQ(r.out, "app\nbad\ngood\n");
   r = Ctl({"frobnicate"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos);
@@ -224,7 +245,7 @@ TEST_F(WatchctlTest, UnreachableDaemonExits4) {
   // The socket path from the config named with -c.
   r = RunWatchctl("", {"-c", watchd_->config_path(), "list"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "good\nbad\napp\n");
+  EXPECT_EQ(r.out, "app\nbad\ngood\n");
   watchd_->Stop();
   r = Ctl({"summary"});
   EXPECT_EQ(r.exit_code, 4) << r.err;
@@ -262,7 +283,7 @@ TEST_F(WatchctlTest, BashCompletesCommandsAndServiceNames) {
       "app\n");
   EXPECT_EQ(Complete({"watchctl", "--socket", watchd_->control_socket(),
                       "status", ""}),
-            "good\nbad\napp\n");
+            "app\nbad\ngood\n");
   EXPECT_EQ(Complete({"watchctl", "--col"}), "--color\n");
 }
 
