@@ -41,6 +41,14 @@ bool SameCheck(const CheckConfig& a, const CheckConfig& b) {
   return Placeless(a) == Placeless(b);
 }
 
+bool SameService(const ServiceConfig& a, const ServiceConfig& b) {
+  if (a.checks.size() != b.checks.size()) return false;
+  for (size_t i = 0; i < a.checks.size(); ++i) {
+    if (!SameCheck(a.checks[i], b.checks[i])) return false;
+  }
+  return a.notify == b.notify && SameServiceSettings(a, b);
+}
+
 bool SameServiceSettings(const ServiceConfig& a, const ServiceConfig& b) {
   return SettingsOf(a) == SettingsOf(b);
 }

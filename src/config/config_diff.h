@@ -12,6 +12,8 @@ bool SameCheck(const CheckConfig& a, const CheckConfig& b);
 // The service's own settings: all but its checks and its `notify:` list,
 // which a reload applies without rebuilding the service.
 bool SameServiceSettings(const ServiceConfig& a, const ServiceConfig& b);
+// Everything: settings, `notify:` and the checks in their order.
+bool SameService(const ServiceConfig& a, const ServiceConfig& b);
 bool SameSupervisor(const SupervisorConfig& a, const SupervisorConfig& b);
 bool SameNotifyTarget(const NotifyTargetConfig& a, const NotifyTargetConfig& b);
 

@@ -77,5 +77,26 @@ TEST(ConfigDiffTest, ServiceSettingsCoverEveryOtherField) {
   EXPECT_FALSE(SameServiceSettings(a.services[0], changed));
 }
 
+TEST(ConfigDiffTest, SameServiceIsEverythingButWhereItIsWritten) {
+  Config a = Load(kBase);
+  Config moved = Load(std::string("\n# moved down\n") + kBase);
+  EXPECT_TRUE(SameService(a.services[0], moved.services[0]));
+  ServiceConfig changed = a.services[0];
+  changed.notify = std::vector<std::string>{"hook"};
+  EXPECT_FALSE(SameService(a.services[0], changed)) << "notify";
+  changed = a.services[0];
+  std::swap(changed.checks[0], changed.checks[1]);
+  EXPECT_FALSE(SameService(a.services[0], changed)) << "check order";
+  changed = a.services[0];
+  changed.checks.pop_back();
+  EXPECT_FALSE(SameService(a.services[0], changed)) << "a check dropped";
+  changed = a.services[0];
+  changed.checks[1].interval += std::chrono::seconds(1);
+  EXPECT_FALSE(SameService(a.services[0], changed)) << "a check changed";
+  changed = a.services[0];
+  changed.start_grace += std::chrono::seconds(1);
+  EXPECT_FALSE(SameService(a.services[0], changed)) << "a setting";
+}
+
 }  // namespace
 }  // namespace watchd

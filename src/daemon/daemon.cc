@@ -160,7 +160,7 @@ Result<std::unique_ptr<Service>> Daemon::MakeService(
         metrics_.get(), config.name, notifier_.get(), notifications_.get());
   }
   unit->reporter = reporter;
-  unit->checks = config.checks;
+  unit->definition = std::make_shared<const ServiceConfig>(config);
   ServiceConfig settings = config;
   settings.checks.clear();
   auto service =

@@ -61,12 +61,14 @@ class Daemon {
  private:
   // What reports one Service object: its reporter (shared with the object
   // it replaces or that replaces it, so notifications and series run on)
-  // and its checks' reporters by check name, with the definitions its
-  // checks run, for the next reload to compare.
+  // and its checks' reporters by check name, with the definition it runs
+  // (settings, notify, checks) for the next reload to compare. The
+  // definition is never changed in place, only replaced: a reload's
+  // thread compares against it while the loop runs.
   struct Unit {
     std::shared_ptr<ServiceReporter> reporter;
     std::map<std::string, std::unique_ptr<CheckReporter>> check_reporters;
-    std::vector<CheckConfig> checks;
+    std::shared_ptr<const ServiceConfig> definition;
   };
   // A service object off the list of running ones: a removed service whose
   // restart in flight finishes first, or a changed one's successor waiting
@@ -77,6 +79,7 @@ class Daemon {
     TimePoint deadline{};              // retiring: stop waiting then
   };
   struct ReloadPlan;
+  struct ReloadDiff;
 
   void OnSignal(int signo);
   // The first stop signal drains the services; the loop stops once no
@@ -97,8 +100,12 @@ class Daemon {
                    std::unique_ptr<CheckReporter>* reporter);
   // Reload's steps: everything that can fail, with nothing running
   // touched; then the changes, which cannot.
-  Status PlanReload(Config next, ReloadPlan* plan);
+  Status PlanReload(Config next, const ReloadDiff& diff, ReloadPlan* plan);
   void ApplyReload(ReloadPlan plan);
+  // Starts the services `to_start`, and what every applied reload does
+  // after its changes.
+  void FinishApply(const ReloadPlan& plan,
+                   const std::vector<Service*>& to_start);
   // `to` takes up what `from` has lived through: pause, restart history,
   // the recorded process, and the verdicts of checks defined the same.
   void HandOver(const Service& from, const Unit& from_unit, Service* to,
@@ -120,7 +127,7 @@ class Daemon {
   Service* FindService(const std::string& name) const;
   std::map<std::string, Service*, std::less<>> ServicesByName() const;
   // The read thread's result, on the loop.
-  void FinishReload(LoadResult loaded);
+  void FinishReload(LoadResult loaded, std::shared_ptr<ReloadDiff> diff);
   // A program its supervisor does not know is a mistake in the
   // configuration: refused at start, where the supervisor can be asked
   // (waits up to the supervisors' timeout).

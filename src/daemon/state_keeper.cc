@@ -66,14 +66,15 @@ void StateKeeper::Close() {
   if (!saved.ok()) spdlog::error("{}", saved.message());
 }
 
-std::string StateKeeper::Snapshot() const {
+StateWriter::Text StateKeeper::Snapshot() const {
   const ClockReading clocks = ReadClocks(*loop_);
-  SavedState state;
+  auto state = std::make_shared<SavedState>();
   for (const auto& service : *services_) {
-    state.services.emplace(service->name(),
-                           service->SaveState(clocks, boot_id_));
+    state->services.emplace(service->name(),
+                            service->SaveState(clocks, boot_id_));
   }
-  return SerializeState(state);
+  // Serialized, and freed, on the writer's thread.
+  return [state] { return SerializeState(*state); };
 }
 
 }  // namespace watchd

@@ -43,7 +43,7 @@ class StateKeeper {
   void Close();
 
  private:
-  std::string Snapshot() const;
+  StateWriter::Text Snapshot() const;
 
   EventLoop* loop_;
   const std::vector<std::unique_ptr<Service>>* services_;

@@ -27,11 +27,11 @@ void StateWriter::MarkDirty() {
 }
 
 void StateWriter::HandOver() {
-  std::string text = snapshot_();
+  Text text = snapshot_();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // A text the worker has not started on is stale now: only the newest
-    // is worth its fsyncs.
+    // A snapshot the worker has not started on is stale now: only the
+    // newest is worth its fsyncs.
     handed_ = std::move(text);
   }
   wake_.notify_one();
@@ -47,13 +47,15 @@ void StateWriter::Work() {
     } else {
       wake_.wait(lock, ready);
     }
-    std::optional<std::string> text = std::exchange(handed_, std::nullopt);
-    if (!text) {
-      if (stopping_) return;
-      text = std::move(retry);  // the wait for a newer one timed out
-    }
-    retry.reset();
+    std::optional<Text> made = std::exchange(handed_, std::nullopt);
+    if (!made && stopping_) return;
     lock.unlock();
+    // Without a newer snapshot, the wait for one timed out: the old text
+    // again.
+    std::optional<std::string> text =
+        made ? std::optional<std::string>((*made)()) : std::move(retry);
+    made.reset();
+    retry.reset();
     Status status = file_->Save(*text);
     Note(status);
     lock.lock();
@@ -94,7 +96,7 @@ Status StateWriter::Close() {
     handed_.reset();  // the final snapshot below supersedes it
   }
   StopWorker();
-  Status status = file_->Save(snapshot_());
+  Status status = file_->Save(snapshot_()());
   if (status.ok()) saves_.fetch_add(1);
   return status;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "core/event_loop.h"
@@ -35,12 +36,15 @@ class StateWriterTest : public ::testing::Test {
 
   // The state as the daemon would serialize it: its version is how many
   // changes were made.
-  std::string Snapshot() {
+  StateWriter::Text Snapshot() {
     ++snapshots_;
     snapshot_thread_ = std::this_thread::get_id();
     SavedState state;
     state.services["web"].consecutive_restarts = changes_;
-    return SerializeState(state);
+    return [this, state] {
+      serialize_thread_ = std::this_thread::get_id();
+      return SerializeState(state);
+    };
   }
   void Change() {
     ++changes_;
@@ -71,6 +75,7 @@ class StateWriterTest : public ::testing::Test {
   int changes_ = 0;
   int snapshots_ = 0;
   std::thread::id snapshot_thread_;
+  std::atomic<std::thread::id> serialize_thread_;
 };
 
 // The measure of the design: a restart storm of 100 services marks the
@@ -84,7 +89,10 @@ TEST_F(StateWriterTest, HundredChangesInABurstMakeOneWrite) {
   EXPECT_EQ(snapshots_, 1);
   ASSERT_TRUE(WaitFor([&] { return writer_->saves() == 1; }, kDeadline));
   EXPECT_EQ(OnDisk(), 100);
+  // Copied on the loop's thread, serialized off it.
   EXPECT_EQ(snapshot_thread_, std::this_thread::get_id());
+  EXPECT_NE(serialize_thread_.load(), std::this_thread::get_id());
+  EXPECT_NE(serialize_thread_.load(), std::thread::id());
 
   Advance(seconds(10));
   EXPECT_EQ(snapshots_, 1);
