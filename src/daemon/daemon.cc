@@ -160,12 +160,11 @@ Result<std::unique_ptr<Service>> Daemon::MakeService(
         metrics_.get(), config.name, notifier_.get(), notifications_.get());
   }
   unit->reporter = reporter;
+  // One copy of the definition, shared by the service and the unit.
   unit->definition = std::make_shared<const ServiceConfig>(config);
-  ServiceConfig settings = config;
-  settings.checks.clear();
   auto service =
-      std::make_unique<Service>(std::move(settings), supervisor, &loop_,
-                                &random_, reporter.get(), SystemProcessTable());
+      std::make_unique<Service>(unit->definition, supervisor, &loop_, &random_,
+                                reporter.get(), SystemProcessTable());
   for (const CheckConfig& check : config.checks) {
     std::unique_ptr<Probe> probe;
     std::unique_ptr<CheckReporter> check_reporter;

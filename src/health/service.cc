@@ -72,8 +72,8 @@ const char* ServiceStateName(ServiceState state) {
 struct Service::Supervision : ProcessTracker::Listener {
   explicit Supervision(Service* s)
       : service(s),
-        tracker(s->config_, s->supervisor_, s->loop_, s->table_, this),
-        policy(s->config_.restart_limit, s->config_.restart_backoff),
+        tracker(*s->config_, s->supervisor_, s->loop_, s->table_, this),
+        policy(s->config_->restart_limit, s->config_->restart_backoff),
         poll_timer([s] { s->sup_->tracker.Refresh(); }),
         restart_done_timer([s] { s->OnRestartDone(); }),
         escalation_timer([s] { s->Escalate(); }),
@@ -119,6 +119,12 @@ struct Service::Supervision : ProcessTracker::Listener {
 
 Service::Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
                  Random* random, ServiceObserver* observer, ProcessTable* table)
+    : Service(std::make_shared<const ServiceConfig>(std::move(config)),
+              supervisor, loop, random, observer, table) {}
+
+Service::Service(std::shared_ptr<const ServiceConfig> config,
+                 Supervisor* supervisor, EventLoop* loop, Random* random,
+                 ServiceObserver* observer, ProcessTable* table)
     : config_(std::move(config)),
       supervisor_(supervisor),
       loop_(loop),
@@ -126,9 +132,7 @@ Service::Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
       observer_(observer),
       table_(table),
       since_(loop->Now()) {
-  // Each Check keeps what it needs of its own config.
-  config_.checks = std::vector<CheckConfig>();
-  if (supervisor_ != nullptr || config_.pidfile) sup();
+  if (supervisor_ != nullptr || config_->pidfile) sup();
 }
 
 Service::~Service() {
@@ -161,7 +165,7 @@ Service::RestartInfo Service::restart_info() const {
 void Service::AddCheck(const CheckConfig& config, std::unique_ptr<Probe> probe,
                        CheckObserver* reporter) {
   checks_.push_back(std::make_unique<Check>(
-      config_.name, config, std::move(probe), loop_, random_, this));
+      config_->name, config, std::move(probe), loop_, random_, this));
   reporters_.push_back(reporter);
 }
 
@@ -178,7 +182,7 @@ void Service::ReplaceChecks(std::vector<CheckPlan> plan) {
   std::vector<Check*> added;
   for (CheckPlan& entry : plan) {
     if (entry.probe) {
-      checks.push_back(std::make_unique<Check>(config_.name, *entry.config,
+      checks.push_back(std::make_unique<Check>(config_->name, *entry.config,
                                                std::move(entry.probe), loop_,
                                                random_, this));
       reporters.push_back(entry.reporter);
@@ -238,7 +242,7 @@ void Service::Stop() {
   std::vector<RestartDone> waiters = std::move(restart_waiters_);
   restart_waiters_.clear();
   for (auto& w : waiters) {
-    w(Status::Error("watchd stopped watching " + config_.name +
+    w(Status::Error("watchd stopped watching " + config_->name +
                     " before the restart ended"));
   }
 }
@@ -445,8 +449,8 @@ void Service::Evaluate() {
     } else if (limit_reached_) {
       next = ServiceState::kUnmonitored;
       why = "restart limit reached: " +
-            std::to_string(config_.restart_limit.max) + " restarts within " +
-            FormatDuration(config_.restart_limit.within);
+            std::to_string(config_->restart_limit.max) + " restarts within " +
+            FormatDuration(config_->restart_limit.within);
     }
     ServiceState prev = state_;
     const bool health_changed = health_ != prev_health;
@@ -464,7 +468,7 @@ void Service::Evaluate() {
       // it ends: restarts that fail never pass through ok, and must not be
       // forgiven again and again for the stretch before them.
       if (prev == ServiceState::kOk && sup_ &&
-          now - ok_since_ >= config_.restart_backoff.max) {
+          now - ok_since_ >= config_->restart_backoff.max) {
         sup_->policy.Forgive();
       }
       observer_->OnServiceStateChange(*this, prev, next, why);
@@ -506,16 +510,16 @@ void Service::Act() {
   TimePoint now = loop_->Now();
   const ProgramHold hold = sup.tracker.hold();
   if (dead) {
-    if (hold == ProgramHold::kGaveUp && !config_.recover_supervisor_giveup) {
+    if (hold == ProgramHold::kGaveUp && !config_->recover_supervisor_giveup) {
       // A start would fail (systemd's start limit) or overrule the
       // supervisor's own policy: that is for the operator to decide.
       if (!sup.giveup_noticed) {
         sup.giveup_noticed = true;
         observer_->OnNotice(
-            *this, reason_ + ": watchd does not start " + config_.program +
+            *this, reason_ + ": watchd does not start " + config_->program +
                        " (recover_supervisor_giveup is off); clear it at the "
                        "supervisor, or run watchctl restart " +
-                       config_.name);
+                       config_->name);
       }
       return;
     }
@@ -527,7 +531,7 @@ void Service::Act() {
     if (BlockingDependency(&dep)) return;
     // The supervisor gets start_grace to respawn it by itself, unless it
     // has given it up.
-    TimePoint due = sup.tracker.absent_since() + config_.start_grace;
+    TimePoint due = sup.tracker.absent_since() + config_->start_grace;
     if (hold == ProgramHold::kNone && now < due) {
       loop_->ScheduleAt(&sup.retry_timer, due);
       return;
@@ -585,13 +589,14 @@ void Service::Act() {
 }
 
 void Service::HandleRestartLimit() {
-  if (config_.restart_limit.then == RestartLimitAction::kUnmonitor) {
+  if (config_->restart_limit.then == RestartLimitAction::kUnmonitor) {
     limit_reached_ = true;
-    observer_->OnNotice(
-        *this,
-        "restart limit reached (" + std::to_string(config_.restart_limit.max) +
-            " restarts within " + FormatDuration(config_.restart_limit.within) +
-            "): unmonitoring until resumed");
+    observer_->OnNotice(*this,
+                        "restart limit reached (" +
+                            std::to_string(config_->restart_limit.max) +
+                            " restarts within " +
+                            FormatDuration(config_->restart_limit.within) +
+                            "): unmonitoring until resumed");
     reevaluate_ = true;
   } else if (!sup_->limit_alerted) {
     sup_->limit_alerted = true;
@@ -622,7 +627,7 @@ void Service::BeginRestart(const std::string& reason, const std::string& detail,
   const bool same_stop =
       current && sup.stopping == current && sup.escalation_timer.pending();
   if (action == Action::kRestart && !same_stop) ArmEscalation(current);
-  ProgramRef ref{config_.name, config_.program, current ? current->pid : 0};
+  ProgramRef ref{config_->name, config_->program, current ? current->pid : 0};
   observer_->OnRestart(*this, reason, detail);
   auto done = [this](Status status) {
     sup_->restart_result = std::move(status);
@@ -667,7 +672,7 @@ void Service::ArmEscalation(const std::optional<ProcessIdentity>& process) {
   }
   // Armed whatever becomes of the call: a call that times out or fails
   // may have stopped the process halfway, and the stop must end.
-  loop_->ScheduleAfter(&sup.escalation_timer, config_.stop_timeout);
+  loop_->ScheduleAfter(&sup.escalation_timer, config_->stop_timeout);
 }
 
 void Service::Escalate() {
@@ -748,7 +753,7 @@ void Service::FinishRestart(const Status& status, bool done) {
 
 void Service::BeginGrace() {
   Supervision& sup = *sup_;
-  sup.grace_until = loop_->Now() + config_.start_grace;
+  sup.grace_until = loop_->Now() + config_->start_grace;
   for (auto& check : checks_) check->IgnoreFailuresUntil(sup.grace_until);
   ResetChecks();
   loop_->ScheduleAt(&sup.grace_timer, sup.grace_until);
@@ -781,10 +786,10 @@ void Service::Resume() {
 
 Status Service::RestartNow(RestartDone done) {
   if (supervisor_ == nullptr) {
-    return Status::Error("service " + config_.name + " has no supervisor");
+    return Status::Error("service " + config_->name + " has no supervisor");
   }
   if (!started_) {
-    return Status::Error("service " + config_.name + " is not being watched");
+    return Status::Error("service " + config_->name + " is not being watched");
   }
   const bool join = Restarting();
   if (done) restart_waiters_.push_back(std::move(done));
@@ -871,8 +876,8 @@ void Service::RestoreState(const SavedService& saved,
   paused_ = saved.paused;
   // Unmonitored until resumed is what `then: unmonitor` means; a limit
   // reached under `then: alert` holds nothing back.
-  limit_reached_ = saved.limit_reached &&
-                   config_.restart_limit.then == RestartLimitAction::kUnmonitor;
+  limit_reached_ = saved.limit_reached && config_->restart_limit.then ==
+                                              RestartLimitAction::kUnmonitor;
   if (sup_) {
     std::vector<TimePoint> restarts;
     for (WallTime t : saved.restarts) restarts.push_back(clocks.PastToMono(t));

@@ -74,11 +74,15 @@ class ServiceObserver {
 
 class Service : public CheckObserver, public ProcessSource {
  public:
-  // supervisor may be null: a service that is only probed. config().checks
-  // is left empty: AddCheck hands each check its own settings. `table` is
-  // the machine's (SystemProcessTable) but in tests.
+  // supervisor may be null: a service that is only probed. The checks are
+  // those AddCheck adds (config().checks is not read). `table` is the
+  // machine's (SystemProcessTable) but in tests.
   Service(ServiceConfig config, Supervisor* supervisor, EventLoop* loop,
           Random* random, ServiceObserver* observer, ProcessTable* table);
+  // The same, sharing a definition the daemon keeps for reloads to compare.
+  Service(std::shared_ptr<const ServiceConfig> config, Supervisor* supervisor,
+          EventLoop* loop, Random* random, ServiceObserver* observer,
+          ProcessTable* table);
   ~Service() override;
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -125,8 +129,10 @@ class Service : public CheckObserver, public ProcessSource {
   // be asked (no supervisor).
   Status RestartNow(RestartDone done = nullptr);
 
-  const std::string& name() const { return config_.name; }
-  const ServiceConfig& config() const { return config_; }
+  const std::string& name() const { return config_->name; }
+  // The definition it was built from (a reload that changes only checks
+  // keeps the service: checks() is what runs).
+  const ServiceConfig& config() const { return *config_; }
   Supervisor* supervisor() const { return supervisor_; }
   ServiceState state() const { return state_; }
   // The state as the checks and the process make it, whether or not
@@ -222,7 +228,7 @@ class Service : public CheckObserver, public ProcessSource {
     if (on_persistent_change_) on_persistent_change_();
   }
 
-  ServiceConfig config_;
+  std::shared_ptr<const ServiceConfig> config_;
   Supervisor* supervisor_;
   EventLoop* loop_;
   Random* random_;
