@@ -19,8 +19,20 @@
 //   - one restart in flight at most; every OnRestart is one supervisor call
 //     and ends in exactly one OnRestartDone; a restart reported done was done;
 //   - the state agrees with the checks, the process record and the grace;
+//   - no check counts a failure inside the start_grace the service began,
+//     whether it ran then already or a reload added it meanwhile;
+//   - a reload's ReplaceChecks (keep, redefine, drop and add checks, also
+//     while their runs or a restart are in flight) leaves the list it was
+//     given: kept checks are the same objects with their counters, verdict
+//     and schedule untouched, new ones start afresh, dropped ones are
+//     destroyed then and there; no reporter hears of a check after it was
+//     dropped, nor of another check than its own;
+//   - SetDependencies (re-wiring depends_on either way, or not at all)
+//     replaces the list: only the dependencies of now block a restart or
+//     name a blocked state's reason; either service may be destroyed first;
 //   - after the world heals (the settle phase at the end of each sequence),
-//     every service comes back to ok; Stop() then leaves no call or timer.
+//     every service comes back to ok with every check passing; Stop() then
+//     leaves no call or timer.
 //
 // Each sequence is generated from its own seed; a failure prints that seed,
 // the violation, a shrunk event list and the log of its last run. Knobs:
@@ -112,6 +124,11 @@ const char* const kKnownIssues[] = {
     // cannot tell it from the call's work (docs/supervision.md: the trust
     // rule believes root's pidfiles).
     "restart-counted-but-not-done/no-record",
+    // The same with the record right as the call began, but a trusted
+    // pidfile rewritten before it to name a process that started within the
+    // call's first clock tick: start times cannot tell it from the call's
+    // work (in the model, where a sequence's first events share a tick).
+    "restart-counted-but-not-done/right-record/same-tick",
     // The earliest boot time is only sampled at looks: a wall clock
     // stepped back, a pidfile written, the clock stepped forward again, all
     // between two looks, and the pidfile looks older than its process.
@@ -207,10 +224,14 @@ enum class Ev {
   kPause,
   kResume,
   kRestartNow,
-  kWallStep,  // a: ms the wall clock is stepped by (signed)
-  kStranger,  // a: an unrelated process starts (a % 3 != 0) or one ends
-  kGiveUp,    // the supervisor holds the program by its own policy: a 0 it
-              // gave up (FATAL), 1 it backs off and respawns it b ms later
+  kWallStep,       // a: ms the wall clock is stepped by (signed)
+  kStranger,       // a: an unrelated process starts (a % 3 != 0) or one ends
+  kGiveUp,         // the supervisor holds the program by its own policy: a 0 it
+                   // gave up (FATAL), 1 it backs off and respawns it b ms later
+  kReplaceChecks,  // a reload changes the service's checks; a: the seed of
+                   // the plan (which to keep, redefine, drop and add)
+  kRewire,  // a reload re-wires depends_on: a 0 none, 1 web on db, 2 db on
+            // web; b: 1 web is re-wired first
 };
 
 const char* EvName(Ev e) {
@@ -273,6 +294,10 @@ const char* EvName(Ev e) {
       return "stranger";
     case Ev::kGiveUp:
       return "give-up";
+    case Ev::kReplaceChecks:
+      return "replace-checks";
+    case Ev::kRewire:
+      return "rewire";
   }
   return "?";
 }
@@ -314,11 +339,12 @@ const char* const kPlanNames[] = {"succeed", "fail",         "fail-after-stop",
                                   "timeout", "timeout-done", "hang"};
 
 const char* const kSvcNames[] = {"db", "web"};
+const char* const kWirings[] = {"none", "web->db", "db->web"};
 
 std::string ToString(const Event& e) {
   std::string s = std::string(EvName(e.kind));
   if (e.kind != Ev::kAdvance && e.kind != Ev::kWallStep &&
-      e.kind != Ev::kStranger) {
+      e.kind != Ev::kStranger && e.kind != Ev::kRewire) {
     s += " ";
     s += kSvcNames[e.svc];
   }
@@ -346,6 +372,9 @@ std::string ToString(const Event& e) {
       s += e.a == 0
                ? " fatal"
                : " backoff respawn-after " + FormatDuration(milliseconds(e.b));
+      break;
+    case Ev::kRewire:
+      s += std::string(" ") + kWirings[e.a] + (e.b ? " (web first)" : "");
       break;
     case Ev::kCrash:
       s += std::string(e.a ? " zombie" : "") +
@@ -394,7 +423,8 @@ std::vector<Event> Generate(uint64_t seed, int n) {
       {Ev::kAnswerNow, 30},      {Ev::kPause, 7},
       {Ev::kResume, 12},         {Ev::kRestartNow, 12},
       {Ev::kWallStep, 10},       {Ev::kStranger, 20},
-      {Ev::kGiveUp, 15},
+      {Ev::kGiveUp, 15},         {Ev::kReplaceChecks, 15},
+      {Ev::kRewire, 8},
   };
   std::vector<int> weights;
   for (const Kind& k : kKinds) weights.push_back(k.weight);
@@ -461,6 +491,13 @@ std::vector<Event> Generate(uint64_t seed, int n) {
         e.a = r.Chance(0.6) ? 0 : 1;
         e.b = r.Range(200, 6000);
         break;
+      case Ev::kReplaceChecks:
+        e.a = static_cast<int64_t>(r.Next() >> 1);
+        break;
+      case Ev::kRewire:
+        e.a = r.Range(0, 2);
+        e.b = r.Chance(0.5);
+        break;
       default:
         break;
     }
@@ -470,6 +507,22 @@ std::vector<Event> Generate(uint64_t seed, int n) {
 }
 
 // --- the sequence's setup ----------------------------------------------------
+
+// A check with random timings, as the loader would make it.
+CheckConfig RandomCheck(Rng& r, const std::string& name, ProbeConfig probe,
+                        OnFailure on_failure) {
+  CheckConfig k;
+  k.name = name;
+  k.probe = std::move(probe);
+  k.interval = milliseconds(r.Range(500, 5000));
+  k.timeout = std::chrono::duration_cast<Duration>(
+      k.interval * (0.3 + 0.6 * static_cast<double>(r.Range(0, 100)) / 100));
+  k.jitter = r.Chance(0.5) ? 0 : 0.1;
+  k.failures = static_cast<int>(r.Range(1, 3));
+  k.successes = static_cast<int>(r.Range(1, 2));
+  k.on_failure = on_failure;
+  return k;
+}
 
 struct Setup {
   ServiceConfig config[2];
@@ -517,18 +570,7 @@ Setup MakeSetup(uint64_t seed) {
 
     auto check = [&](const std::string& name, ProbeConfig probe,
                      OnFailure on_failure) {
-      CheckConfig k;
-      k.name = name;
-      k.probe = std::move(probe);
-      k.interval = milliseconds(r.Range(500, 5000));
-      k.timeout = std::chrono::duration_cast<Duration>(
-          k.interval *
-          (0.3 + 0.6 * static_cast<double>(r.Range(0, 100)) / 100));
-      k.jitter = r.Chance(0.5) ? 0 : 0.1;
-      k.failures = static_cast<int>(r.Range(1, 3));
-      k.successes = static_cast<int>(r.Range(1, 2));
-      k.on_failure = on_failure;
-      return k;
+      return RandomCheck(r, name, std::move(probe), on_failure);
     };
     // The health check restarts on failure (for db only sometimes, so that
     // db is also seen failing without a restart of its own).
@@ -586,7 +628,10 @@ struct Stats {
           counted_after_failure = 0, undercounted = 0, escalations = 0,
           signals = 0, grace_notices = 0, limit_notices = 0, status_calls = 0,
           limit_passed_unseen = 0, recovers = 0, give_ups_seen = 0,
-          give_ups_left = 0;
+          give_ups_left = 0, replaces = 0, replaces_mid_restart = 0,
+          checks_kept = 0, checks_kept_running = 0, checks_added = 0,
+          checks_redefined = 0, checks_dropped = 0, checks_dropped_running = 0,
+          rewires = 0;
   std::map<std::string, int64_t> states;
   std::map<std::string, int64_t> tolerated;  // sequences per kind
 };
@@ -595,6 +640,55 @@ Stats g_stats;
 // --- the harness -------------------------------------------------------------
 
 class Harness;
+
+// One Check the harness had a service build (at setup, or as a new or
+// redefined check of ReplaceChecks), with the reporter it was given and
+// what became of it. Slots outlive the services.
+struct CheckSlot {
+  int svc = 0;
+  CheckConfig config;
+  const Check* check = nullptr;  // once the service has built it
+  bool dropped = false;          // ReplaceChecks was told to drop it
+  bool destroyed = false;        // its probe is gone, so the Check is
+  std::unique_ptr<CheckObserver> reporter;
+};
+
+// The reporter of one check: whatever it hears must be of that check,
+// and never after the check was dropped.
+class SlotReporter : public CheckObserver {
+ public:
+  SlotReporter(Harness* h, CheckSlot* slot) : h_(h), slot_(slot) {}
+  void OnProbeDone(const Check& check, const ProbeResult& result, Duration,
+                   Duration) override;
+  void OnStateChange(const Check& check, CheckState from,
+                     CheckState to) override;
+
+ private:
+  Harness* h_;
+  CheckSlot* slot_;
+};
+
+// Wraps each check's probe: its destruction marks the slot, and a dropped
+// check's probe must neither start nor answer.
+class GuardedProbe : public Probe {
+ public:
+  GuardedProbe(Harness* h, CheckSlot* slot, std::unique_ptr<Probe> inner)
+      : h_(h), slot_(slot), inner_(std::move(inner)) {}
+  ~GuardedProbe() override {
+    inner_.reset();
+    slot_->destroyed = true;
+  }
+  void Start(Duration timeout, DoneCallback done) override;
+  void Cancel() override { inner_->Cancel(); }
+  ProbeResult TimedOut(Duration timeout) override {
+    return inner_->TimedOut(timeout);
+  }
+
+ private:
+  Harness* h_;
+  CheckSlot* slot_;
+  std::unique_ptr<Probe> inner_;
+};
 
 // The health check's probe: its outcome follows the world (the process
 // answers, hangs, or is gone) or is forced by the sequence; it answers at
@@ -736,6 +830,11 @@ class Harness {
   void OnEscalation(int svc, const ProcessIdentity& p, int descendants,
                     const Status& result);
   void OnNotice(int svc, const std::string& text);
+  // A check's reporter heard `what` of `check`.
+  void OnCheckEvent(const CheckSlot& slot, const Check& check,
+                    const std::string& what);
+  // The probe of a dropped check was started, or answered.
+  void OnDroppedProbe(const CheckSlot& slot, const std::string& what);
 
  private:
   struct CallInfo {
@@ -754,6 +853,8 @@ class Harness {
     bool reported = false;
     ProcessIdentity main_at_ask;
     std::optional<ProcessIdentity> record_at_ask;
+    // The clock tick the call began in, as the service reckons it.
+    uint64_t began_tick = 0;
   };
   struct PendingCall {
     int svc = 0;
@@ -852,6 +953,14 @@ class Harness {
   void AnswerStatus(uint64_t id);
   void RecordSuccess(int i, int info);
   void Settle();
+  // Reloads.
+  CheckSlot* NewSlot(int i, CheckConfig config);
+  std::unique_ptr<Probe> MakeProbe(CheckSlot* slot);
+  void ReplaceChecks(int i, uint64_t plan_seed);
+  void Rewire(int wiring, bool web_first);
+  static std::string SlotName(const CheckSlot& slot) {
+    return std::string(kSvcNames[slot.svc]) + "/" + slot.config.name;
+  }
 
   // Invariants.
   void ExpectStop(int i);
@@ -865,24 +974,6 @@ class Harness {
   const bool keep_log_;
   // WATCHD_MODEL_VERBOSE=1: every check's runs go to the log too.
   const bool verbose_ = keep_log_ && EnvInt("WATCHD_MODEL_VERBOSE", 0) != 0;
-  class Reporter : public CheckObserver {
-   public:
-    explicit Reporter(Harness* h) : h_(h) {}
-    void OnProbeDone(const Check& check, const ProbeResult& result, Duration,
-                     Duration) override {
-      h_->Log(check.service() + "/" + check.name() + ": " +
-              ProbeOutcomeName(result.outcome) + " (" + result.reason + ")");
-    }
-    void OnStateChange(const Check& check, ::watchd::CheckState from,
-                       ::watchd::CheckState to) override {
-      h_->Log(check.service() + "/" + check.name() + ": " +
-              CheckStateName(from) + " -> " + CheckStateName(to));
-    }
-
-   private:
-    Harness* h_;
-  };
-  Reporter reporter_{this};
   Setup setup_;
   Rng exec_;
   FakeClock clock_;
@@ -896,6 +987,11 @@ class Harness {
   uint64_t next_call_ = 0;
   Model m_[2];
   std::vector<pid_t> strangers_;
+  // depends_on as the model has it: deps_[i] are the services i depends on.
+  std::vector<int> deps_[2] = {{}, {0}};
+  // Every check ever built, kept after the services are gone (their probes
+  // mark them as they go).
+  std::vector<std::unique_ptr<CheckSlot>> slots_;
   size_t signals_seen_ = 0;
   bool stopping_ = false;  // inside Stop(): calls may be cancelled
   bool settling_ = false;
@@ -910,6 +1006,32 @@ class Harness {
 };
 
 // --- fakes' bodies -----------------------------------------------------------
+
+void SlotReporter::OnProbeDone(const Check& check, const ProbeResult& result,
+                               Duration, Duration) {
+  h_->OnCheckEvent(*slot_, check,
+                   std::string(ProbeOutcomeName(result.outcome)) + " (" +
+                       result.reason + ")");
+}
+
+void SlotReporter::OnStateChange(const Check& check, CheckState from,
+                                 CheckState to) {
+  h_->OnCheckEvent(
+      *slot_, check,
+      std::string(CheckStateName(from)) + " -> " + CheckStateName(to));
+}
+
+void GuardedProbe::Start(Duration timeout, DoneCallback done) {
+  if (slot_->dropped) h_->OnDroppedProbe(*slot_, "started");
+  inner_->Start(timeout, [h = h_, slot = slot_,
+                          done = std::move(done)](ProbeResult result) {
+    if (slot->dropped) {
+      h->OnDroppedProbe(*slot, "answered");
+      return;
+    }
+    done(std::move(result));
+  });
+}
 
 ModelProbe::ModelProbe(Harness* h, int svc)
     : h_(h), svc_(svc), timer_([this] { Answer(); }) {}
@@ -1023,16 +1145,9 @@ Harness::Harness(uint64_t seed, bool keep_log)
         setup_.config[i], setup_.has_supervisor[i] ? sups_[i].get() : nullptr,
         &loop_, &service_random_, observers_[i].get(), views_[i].get());
     for (const CheckConfig& k : setup_.checks[i]) {
-      std::unique_ptr<Probe> probe;
-      if (k.name == "health") {
-        probe = std::make_unique<ModelProbe>(this, i);
-      } else if (k.name == "alive") {
-        probe = std::make_unique<ProcessProbe>(svcs_[i].get());
-      } else {
-        probe = std::make_unique<MemoryProbe>(
-            std::get<MemoryProbeConfig>(k.probe), svcs_[i].get());
-      }
-      svcs_[i]->AddCheck(k, std::move(probe), verbose_ ? &reporter_ : nullptr);
+      CheckSlot* slot = NewSlot(i, k);
+      svcs_[i]->AddCheck(k, MakeProbe(slot), slot->reporter.get());
+      slot->check = svcs_[i]->checks().back().get();
     }
   }
   svcs_[1]->SetDependencies({svcs_[0].get()});
@@ -1040,9 +1155,36 @@ Harness::Harness(uint64_t seed, bool keep_log)
 
 Harness::~Harness() {
   stopping_ = true;
-  svcs_[1].reset();
-  svcs_[0].reset();
+  // Either may go first: a destroyed service leaves the other's lists.
+  const int first = static_cast<int>(Mix(seed_) & 1);
+  svcs_[first].reset();
+  svcs_[1 - first].reset();
   agenda_.clear();
+}
+
+CheckSlot* Harness::NewSlot(int i, CheckConfig config) {
+  slots_.push_back(std::make_unique<CheckSlot>());
+  CheckSlot* slot = slots_.back().get();
+  slot->svc = i;
+  slot->config = std::move(config);
+  slot->reporter = std::make_unique<SlotReporter>(this, slot);
+  return slot;
+}
+
+// By the kind of check: exec checks are the sequence's ModelProbe, process
+// and memory checks the real probes on the service's process record.
+std::unique_ptr<Probe> Harness::MakeProbe(CheckSlot* slot) {
+  Service* svc = svcs_[slot->svc].get();
+  std::unique_ptr<Probe> inner;
+  if (std::holds_alternative<ProcessProbeConfig>(slot->config.probe)) {
+    inner = std::make_unique<ProcessProbe>(svc);
+  } else if (const auto* mem =
+                 std::get_if<MemoryProbeConfig>(&slot->config.probe)) {
+    inner = std::make_unique<MemoryProbe>(*mem, svc);
+  } else {
+    inner = std::make_unique<ModelProbe>(this, slot->svc);
+  }
+  return std::make_unique<GuardedProbe>(this, slot, std::move(inner));
 }
 
 std::string Harness::T() const {
@@ -1754,6 +1896,12 @@ void Harness::Apply(const Event& e) {
         });
       }
       break;
+    case Ev::kReplaceChecks:
+      ReplaceChecks(i, static_cast<uint64_t>(e.a));
+      break;
+    case Ev::kRewire:
+      Rewire(static_cast<int>(e.a), e.b != 0);
+      break;
     case Ev::kStranger:
       if (e.a % 3 == 0 && !strangers_.empty()) {
         size_t k = static_cast<size_t>(e.a) % strangers_.size();
@@ -1817,7 +1965,9 @@ void Harness::Settle() {
   for (int i = 0; i < 2; ++i) {
     const ServiceConfig& c = setup_.config[i];
     Duration checks{};
-    for (const CheckConfig& k : setup_.checks[i]) {
+    for (const auto& slot : slots_) {
+      if (slot->svc != i || slot->dropped) continue;
+      const CheckConfig& k = slot->config;
       checks = std::max(
           checks, (k.interval + k.timeout) * (k.failures + k.successes + 2));
     }
@@ -1844,7 +1994,242 @@ void Harness::Settle() {
           std::string(kSvcNames[i]) + ": a restart was never reported done");
       return;
     }
+    // Every check, the ones a reload added too, runs and passes.
+    for (const auto& c : svcs_[i]->checks()) {
+      if (c->state() != CheckState::kPassing) {
+        Violation(
+            "no-recovery/check",
+            std::string(kSvcNames[i]) + "/" + c->name() + " is " +
+                CheckStateName(c->state()) +
+                " once the world healed (last run " +
+                (c->last_result() ? ProbeOutcomeName(c->last_result()->outcome)
+                                  : "none") +
+                ")");
+        return;
+      }
+    }
   }
+}
+
+// --- harness: reloads --------------------------------------------------------
+
+// A reload's new list of checks for service i, drawn from `plan_seed` and
+// the checks it has now: each is kept, redefined (a new check of the same
+// name) or dropped, new ones may come, and the order may change. Then the
+// list is checked against the plan and what was there before.
+void Harness::ReplaceChecks(int i, uint64_t plan_seed) {
+  Service& svc = *svcs_[i];
+  Rng r(Mix(plan_seed));
+  const std::string name = kSvcNames[i];
+  struct Kept {
+    const Check* check;
+    ::watchd::CheckState state;
+    int failures, successes;
+    std::optional<ProbeResult> last;
+    TimePoint last_at, since, next_run;
+    bool running;
+  };
+  std::map<std::string, Kept> kept;
+  std::set<const Check*> before;
+  std::vector<CheckSlot*> gone;   // dropped, or replaced by a new definition
+  std::vector<CheckSlot*> fresh;  // new and redefined
+  std::vector<Service::CheckPlan> plan;
+  std::string story;
+  auto config_for = [&](const std::string& check) {
+    ProbeConfig probe = ExecProbeConfig{{"/bin/true"}, {}};
+    if (check == "alive") probe = ProcessProbeConfig{};
+    if (check == "mem") probe = MemoryProbeConfig{kRssMax, false};
+    // The loader refuses on_failure: restart without a supervisor.
+    const OnFailure on_failure = setup_.has_supervisor[i] && r.Chance(0.5)
+                                     ? OnFailure::kRestart
+                                     : OnFailure::kAlert;
+    return RandomCheck(r, check, std::move(probe), on_failure);
+  };
+  auto add = [&](CheckConfig config, const std::string& how) {
+    CheckSlot* slot = NewSlot(i, std::move(config));
+    fresh.push_back(slot);
+    plan.push_back({slot->config.name, &slot->config, MakeProbe(slot),
+                    slot->reporter.get()});
+    story += " " + how + " " + slot->config.name;
+  };
+  for (const auto& c : svc.checks()) {
+    before.insert(c.get());
+    const size_t choice = r.Weighted({50, 25, 25});
+    if (choice == 0) {
+      kept[c->name()] = {c.get(),
+                         c->state(),
+                         c->consecutive_failures(),
+                         c->consecutive_successes(),
+                         c->last_result(),
+                         c->last_at(),
+                         c->since(),
+                         c->next_run(),
+                         c->running()};
+      plan.push_back({c->name(), nullptr, nullptr, nullptr});
+      story += " keep " + c->name() + (c->running() ? " (running)" : "");
+      ++g_stats.checks_kept;
+      g_stats.checks_kept_running += c->running();
+      continue;
+    }
+    CheckSlot* old = nullptr;
+    for (const auto& slot : slots_) {
+      if (slot->check == c.get() && !slot->dropped) old = slot.get();
+    }
+    if (old == nullptr) {
+      Violation("replace/unknown-check",
+                name + "/" + c->name() + " is no check the harness made");
+      return;
+    }
+    gone.push_back(old);
+    g_stats.checks_dropped_running += c->running();
+    const std::string running = c->running() ? " (running)" : "";
+    if (choice == 1) {
+      add(config_for(c->name()), "redefine");
+      story += running;
+      ++g_stats.checks_redefined;
+    } else {
+      story += " drop " + c->name() + running;
+      ++g_stats.checks_dropped;
+    }
+  }
+  // New checks, under names the list does not hold (a name dropped just
+  // now may come back: a new check all the same).
+  std::vector<std::string> pool = {"health", "extra"};
+  if (HasSource(i)) {
+    pool.push_back("alive");
+    pool.push_back("mem");
+  }
+  for (int n = r.Chance(0.5) + r.Chance(0.2); n > 0; --n) {
+    std::vector<std::string> free;
+    for (const std::string& p : pool) {
+      bool taken = false;
+      for (const Service::CheckPlan& e : plan) taken |= e.name == p;
+      if (!taken) free.push_back(p);
+    }
+    if (free.empty()) break;
+    add(config_for(free[static_cast<size_t>(
+            r.Range(0, static_cast<int64_t>(free.size()) - 1))]),
+        "add");
+    ++g_stats.checks_added;
+  }
+  if (plan.size() > 1 && r.Chance(0.3)) {
+    for (size_t k = plan.size(); k > 1; --k) {
+      std::swap(
+          plan[k - 1],
+          plan[static_cast<size_t>(r.Range(0, static_cast<int64_t>(k) - 1))]);
+    }
+    story += "; reordered";
+  }
+  std::vector<std::string> order;
+  for (const Service::CheckPlan& e : plan) order.push_back(e.name);
+  for (CheckSlot* slot : gone) slot->dropped = true;
+  ++g_stats.replaces;
+  g_stats.replaces_mid_restart += InFlight(i);
+  Log(name + ": replace checks:" + story +
+      (InFlight(i) ? " (a restart is in flight)" : ""));
+
+  svc.ReplaceChecks(std::move(plan));
+  if (!kind_.empty()) return;
+
+  std::vector<std::string> now;
+  for (const auto& c : svc.checks()) now.push_back(c->name());
+  if (now != order) {
+    std::string want, got;
+    for (const std::string& n : order) want += " " + n;
+    for (const std::string& n : now) got += " " + n;
+    Violation("replace/order",
+              name + ": checks" + got + " after a plan of" + want);
+    return;
+  }
+  for (const CheckSlot* slot : gone) {
+    if (!slot->destroyed) {
+      Violation("replace/dropped-not-destroyed",
+                SlotName(*slot) + " was dropped, but its check still exists");
+    }
+  }
+  for (const auto& c : svc.checks()) {
+    const std::string which = name + "/" + c->name();
+    if (auto k = kept.find(c->name()); k != kept.end()) {
+      const Kept& was = k->second;
+      if (c.get() != was.check) {
+        Violation("replace/kept-check-rebuilt",
+                  which + " was kept, but is another object now");
+        continue;
+      }
+      std::string changed;
+      if (c->state() != was.state) changed += " state";
+      if (c->consecutive_failures() != was.failures) changed += " failures";
+      if (c->consecutive_successes() != was.successes) changed += " successes";
+      if (c->last_result().has_value() != was.last.has_value() ||
+          (was.last && (c->last_result()->outcome != was.last->outcome ||
+                        c->last_result()->reason != was.last->reason))) {
+        changed += " last-result";
+      }
+      if (c->last_at() != was.last_at) changed += " last-at";
+      if (c->since() != was.since) changed += " since";
+      if (c->next_run() != was.next_run) changed += " next-run";
+      if (c->running() != was.running) changed += " running";
+      if (!changed.empty()) {
+        Violation("replace/kept-check-changed",
+                  which + " was kept, but its" + changed + " changed");
+      }
+      continue;
+    }
+    CheckSlot* slot = nullptr;
+    for (CheckSlot* f : fresh) {
+      if (f->config.name == c->name()) slot = f;
+    }
+    if (slot == nullptr) {
+      Violation("replace/unplanned-check", which + " was not in the plan");
+      continue;
+    }
+    slot->check = c.get();
+    const Duration slack = c->interval() / 100 + milliseconds(20);
+    const TimePoint latest =
+        Now() + std::min(c->interval(), Check::kMaxFirstSpread) + slack;
+    if (before.count(c.get()) != 0) {
+      Violation("replace/new-check-not-new",
+                which + " is new, but is a check that was there before");
+    } else if (c->state() != ::watchd::CheckState::kPending ||
+               c->consecutive_failures() != 0 ||
+               c->consecutive_successes() != 0 || c->last_result() ||
+               c->running()) {
+      Violation("replace/new-check-not-fresh",
+                which + " is new, but has counters or a run already");
+    } else if (c->next_run() < Now() - slack || c->next_run() > latest) {
+      Violation("replace/new-check-not-started",
+                which + " is new, but its first run is planned " +
+                    std::to_string(std::chrono::duration_cast<milliseconds>(
+                                       c->next_run() - Now())
+                                       .count()) +
+                    " ms from now");
+    }
+  }
+}
+
+// A reload's Rewire: each service's list set anew, one after the other.
+void Harness::Rewire(int wiring, bool web_first) {
+  std::vector<int> next[2];
+  if (wiring == 1) next[1] = {0};
+  if (wiring == 2) next[0] = {1};
+  ++g_stats.rewires;
+  Log(std::string("rewire: ") + kWirings[wiring] +
+      (web_first ? " (web first)" : ""));
+  // Until both have their new list, a service may be judged by its old
+  // one or its new one: only what both hold must block a restart.
+  for (int i = 0; i < 2; ++i) {
+    std::erase_if(deps_[i], [&](int d) {
+      return std::find(next[i].begin(), next[i].end(), d) == next[i].end();
+    });
+  }
+  for (int k = 0; k < 2; ++k) {
+    const int i = web_first ? 1 - k : k;
+    std::vector<Service*> list;
+    for (int d : next[i]) list.push_back(svcs_[d].get());
+    svcs_[i]->SetDependencies(list);
+  }
+  deps_[0] = next[0];
+  deps_[1] = next[1];
 }
 
 // --- harness: invariants -----------------------------------------------------
@@ -1932,7 +2317,7 @@ void Harness::OnRestart(int i, const std::string& reason,
           name + ": restart asked " + FormatDuration(m.grace_until - now) +
               " before start_grace ends");
     }
-    for (int d = 0; d < i; ++d) {
+    for (int d : deps_[i]) {
       if (svcs_[d]->health() != ServiceState::kOk) {
         Violation("restart-while-dependency-not-ok",
                   name + ": restart while dependency " + kSvcNames[d] +
@@ -2003,6 +2388,9 @@ void Harness::OnRestart(int i, const std::string& reason,
                                                       : kRestartCall;
   info.main_at_ask = MainIdentity(i);
   info.record_at_ask = svc.process();
+  info.began_tick =
+      static_cast<uint64_t>((table_.WallClockNs() - table_.BootWallClockNs()) /
+                            FakeProcessTable::kTickNs);
   m.calls.push_back(info);
   ++m.asked;
 }
@@ -2069,10 +2457,14 @@ void Harness::OnRestartDone(int i, const Status& result) {
       // Told apart by what the service had recorded as the call began: a
       // stale record (the process had been replaced before), none, or the
       // right one.
-      const std::string why = !c.record_at_ask ? "no-record"
-                              : *c.record_at_ask != c.main_at_ask
-                                  ? "stale-record"
-                                  : "right-record";
+      std::string why = !c.record_at_ask                    ? "no-record"
+                        : *c.record_at_ask != c.main_at_ask ? "stale-record"
+                                                            : "right-record";
+      // What it counted started within the tick the call began in.
+      const std::optional<ProcessIdentity> now = svcs_[i]->process();
+      if (why == "right-record" && now && now->start_time == c.began_tick) {
+        why += "/same-tick";
+      }
       Violation("restart-counted-but-not-done/" + why,
                 name + ": the call failed, nothing replaced the process (" +
                     (m.main ? Describe(m.main) : "none") +
@@ -2114,6 +2506,27 @@ void Harness::OnNotice(int i, const std::string& text) {
   if (text.find("recover_supervisor_giveup is off") != std::string::npos) {
     ++g_stats.give_ups_left;
   }
+}
+
+void Harness::OnCheckEvent(const CheckSlot& slot, const Check& check,
+                           const std::string& what) {
+  if (verbose_) Log(SlotName(slot) + ": " + what);
+  // A dropped check is gone: `check` must not be looked at.
+  if (slot.dropped || slot.destroyed) {
+    Violation("replace/callback-after-drop", "the reporter of dropped check " +
+                                                 SlotName(slot) +
+                                                 " was told: " + what);
+  } else if (check.name() != slot.config.name ||
+             (slot.check != nullptr && slot.check != &check)) {
+    Violation("replace/reporter-mismatch",
+              "the reporter of " + SlotName(slot) + " was told of " +
+                  check.service() + "/" + check.name() + ": " + what);
+  }
+}
+
+void Harness::OnDroppedProbe(const CheckSlot& slot, const std::string& what) {
+  Violation("replace/dropped-check-probe",
+            "the probe of dropped check " + SlotName(slot) + " " + what);
 }
 
 void Harness::CheckAll() {
@@ -2285,6 +2698,18 @@ void Harness::CheckState(int i) {
                                       " but the last change reported went to " +
                                       ServiceStateName(m.last_state));
   }
+  if (Now() < m.own_grace_until) {
+    for (const auto& c : svc.checks()) {
+      if (c->consecutive_failures() != 0) {
+        Violation("failure-counted-in-grace",
+                  name + "/" + c->name() + " counts " +
+                      std::to_string(c->consecutive_failures()) +
+                      " failures with start_grace until " +
+                      FormatDuration(m.own_grace_until - Now()) + " from now");
+        break;
+      }
+    }
+  }
   if (svc.paused() && st != ServiceState::kUnmonitored) {
     Violation("paused-but-monitored",
               name + ": paused but state " + ServiceStateName(st));
@@ -2349,14 +2774,26 @@ void Harness::CheckState(int i) {
       if (!source || recorded)
         bad("record", "it has a process or no pid source");
       break;
-    case ServiceState::kBlocked:
+    case ServiceState::kBlocked: {
       // Whether the dependency is still bad is not checked: a dependency's
       // passing run does not re-judge its dependants, so blocked may last
       // until their own next run; acting on it is checked in OnRestart.
       if (!sure)
         bad(recovering ? "last-run-passed" : "no-failed-run",
             "no failing restart check's last run failed or timed out");
+      // But it is one of the dependencies of now (SetDependencies judges
+      // again at once).
+      bool named = false;
+      for (int d : deps_[i]) {
+        named |=
+            svc.reason().starts_with(std::string("dependency ") + kSvcNames[d]);
+      }
+      if (st == h && !named) {
+        bad("not-a-dependency",
+            "its reason is not one of its dependencies: " + svc.reason());
+      }
       break;
+    }
     case ServiceState::kFailing:
       if (!any_failing || sure || unsure)
         bad("checks", "the checks say otherwise");
@@ -2538,7 +2975,15 @@ TEST(ServiceModelTest, RandomSequencesKeepTheInvariants) {
       << g_stats.recovers << " (give-ups answered " << g_stats.give_ups_seen
       << ", left to the operator " << g_stats.give_ups_left << ")"
       << "; restart_limit passed only through unseen work "
-      << g_stats.limit_passed_unseen << "\nstates entered:";
+      << g_stats.limit_passed_unseen << "\nreloads: check lists replaced "
+      << g_stats.replaces << " (with a restart in flight "
+      << g_stats.replaces_mid_restart << "), checks kept "
+      << g_stats.checks_kept << " (running " << g_stats.checks_kept_running
+      << ") added " << g_stats.checks_added << " redefined "
+      << g_stats.checks_redefined << " dropped " << g_stats.checks_dropped
+      << " (redefined or dropped while running "
+      << g_stats.checks_dropped_running << "); re-wirings " << g_stats.rewires
+      << "\nstates entered:";
   for (const auto& [state, n] : g_stats.states) sum << " " << state << "=" << n;
   sum << "\nknown issues and WATCHD_MODEL_TOLERATE (not failing), sequences "
          "by kind:";

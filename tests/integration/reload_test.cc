@@ -5,11 +5,15 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +22,7 @@
 #include "tests/support/net.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/supervision_e2e.h"
+#include "tests/support/supervisord_fixture.h"
 #include "tests/support/wait.h"
 #include "tests/support/watchctl_run.h"
 #include "tests/support/watchd_process.h"
@@ -76,6 +81,69 @@ std::string CheckSince(const WatchdProcess& watchd, const std::string& service,
   return "";
 }
 
+// Puts a FIFO that nobody writes in the place of `path`, in one rename.
+bool ReplaceWithFifo(const std::string& path) {
+  const std::string fifo = path + ".fifo";
+  unlink(fifo.c_str());
+  return mkfifo(fifo.c_str(), 0600) == 0 &&
+         rename(fifo.c_str(), path.c_str()) == 0;
+}
+
+// What the counters of `after` gained since `before`: the histogram of
+// what happened between two scrapes.
+std::vector<Sample> Between(const std::vector<Sample>& before,
+                            std::vector<Sample> after) {
+  for (Sample& s : after) {
+    for (const Sample& b : before) {
+      if (b.name == s.name && b.labels == s.labels) {
+        s.value -= b.value;
+        break;
+      }
+    }
+  }
+  return after;
+}
+
+// A reload that fails, by watchctl, with `error` among its lines.
+::testing::AssertionResult ReloadFailsAtOnce(
+    const WatchdProcess& watchd, const std::vector<std::string>& error) {
+  WatchctlOptions options;
+  options.timeout = seconds(20);
+  const auto asked = std::chrono::steady_clock::now();
+  WatchctlResult r = RunWatchctl(watchd.control_socket(), {"reload"}, options);
+  const auto took = std::chrono::steady_clock::now() - asked;
+  // Reading a file takes microseconds: seconds would mean the reload waited
+  // for a writer, and a reload that never ends holds every later one.
+  if (r.exit_code != 1 || !HasLine(r.err, error) ||
+      !HasLine(r.err, {"reload failed; watchd keeps its running "
+                       "configuration"}) ||
+      took > seconds(10)) {
+    return ::testing::AssertionFailure()
+           << "exit " << r.exit_code << " after "
+           << std::chrono::duration_cast<milliseconds>(took).count()
+           << " ms\nstdout: " << r.out << "\nstderr: " << r.err << "\nlog:\n"
+           << watchd.Log();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// `services` and a service db with one check: the reload takes, says so,
+// and db's check runs.
+void ExpectReloadAddsDb(WatchdProcess& watchd, const std::string& services) {
+  ASSERT_TRUE(watchd.Rewrite(services + "  db:\n    checks:\n" +
+                             ExecCheck("port", "/bin/true")));
+  WatchctlResult r = RunWatchctl(watchd.control_socket(), {"reload"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << watchd.Log();
+  EXPECT_NE(r.out.find("reloaded"), std::string::npos) << r.out;
+  EXPECT_TRUE(watchd.WaitForMetric("watchd_config_last_reload_successful", {},
+                                   1, seconds(10)));
+  EXPECT_TRUE(
+      WaitFor([&] { return Probes(watchd, "db", "port") >= 1; }, kDeadline));
+  EXPECT_TRUE(
+      watchd.WaitForLog("added: db; removed: none; changed: none", seconds(10)))
+      << watchd.Log();
+}
+
 TEST(Reload, BrokenFileKeepsTheRunningConfigurationAndNamesEveryError) {
   const std::string services =
       "  web:\n    checks:\n" + ExecCheck("alive", "/bin/true");
@@ -117,18 +185,7 @@ TEST(Reload, BrokenFileKeepsTheRunningConfigurationAndNamesEveryError) {
   EXPECT_TRUE(watchd.process().running());
 
   // Fixed: the reload takes, and says what it did.
-  ASSERT_TRUE(watchd.Rewrite(services + "  db:\n    checks:\n" +
-                             ExecCheck("port", "/bin/true")));
-  r = RunWatchctl(watchd.control_socket(), {"reload"});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("reloaded"), std::string::npos) << r.out;
-  EXPECT_TRUE(watchd.WaitForMetric("watchd_config_last_reload_successful", {},
-                                   1, seconds(10)));
-  EXPECT_TRUE(
-      WaitFor([&] { return Probes(watchd, "db", "port") >= 1; }, kDeadline));
-  EXPECT_TRUE(
-      watchd.WaitForLog("added: db; removed: none; changed: none", seconds(10)))
-      << watchd.Log();
+  ExpectReloadAddsDb(watchd, services);
 }
 
 // Reloads asked while one reads the file are each answered, by a reload
@@ -152,6 +209,166 @@ TEST(Reload, ConcurrentReloadsAreAllAnswered) {
   }
   EXPECT_TRUE(watchd.process().running());
   EXPECT_GE(Count(watchd.Log(), "reloaded " + watchd.config_path()), 2u);
+}
+
+// docs/configuration.md, "Reload": whether a program is known to its
+// supervisor is asked only at start. A reload adds a service whose program
+// supervisord does not know; it takes, and the service shows why as its
+// state's reason, while the same file is refused at start.
+TEST(Reload, NewServiceWithAProgramTheSupervisorDoesNotKnowShowsItAsReason) {
+  Supervisord supervisord;
+  supervisord.AddProgram("app", {"/bin/sleep", "100000"});
+  ASSERT_TRUE(supervisord.Start()) << supervisord.Log();
+  const std::string supervisors = SupervisordSection(supervisord.url());
+  const std::string app = Service("app", ProcessCheck("alive"));
+  const std::string ghost = Service("ghost", ProcessCheck("alive"));
+  WatchdProcess watchd(app, supervisors);
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(Settled(watchd, "app", "alive"));
+
+  ASSERT_TRUE(watchd.Rewrite(app + ghost, supervisors));
+  WatchctlResult r = RunWatchctl(watchd.control_socket(), {"reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << watchd.Log();
+  EXPECT_TRUE(watchd.WaitForLog("added: ghost; removed: none; changed: none",
+                                seconds(10)))
+      << watchd.Log();
+
+  const std::string reason = "supervisord has no program 'ghost'";
+  nlohmann::json status;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        status = ServiceStatus(watchd, "ghost");
+        return status.is_object() && status.value("reason", "") == reason;
+      },
+      kDeadline))
+      << status.dump() << "\n"
+      << watchd.Log();
+  EXPECT_EQ(status.value("state", ""), "unknown") << status.dump();
+  EXPECT_TRUE(WaitForState(watchd, "ghost", "unknown"));
+  // It stays so, and is not taken for a dead process: nothing is started.
+  const double runs = Probes(watchd, "ghost", "alive");
+  EXPECT_TRUE(WaitFor(
+      [&] { return Probes(watchd, "ghost", "alive") >= runs + 3; }, kDeadline));
+  status = ServiceStatus(watchd, "ghost");
+  EXPECT_EQ(status.value("state", ""), "unknown") << status.dump();
+  EXPECT_EQ(status.value("reason", ""), reason) << status.dump();
+  EXPECT_EQ(Restarts(watchd, "ghost"), 0);
+  EXPECT_FALSE(HasLine(watchd.Log(), {"service ghost: asking the supervisor"}))
+      << watchd.Log();
+  // The service the supervisor knows runs on untouched.
+  EXPECT_EQ(ServiceStatus(watchd, "app").value("state", ""), "ok");
+  EXPECT_EQ(Restarts(watchd, "app"), 0);
+
+  // At start, the same file is refused, naming the program. (Its metrics
+  // may answer before the supervisor does: the exit is what tells.)
+  WatchdProcess fresh(app + ghost, supervisors);
+  fresh.Start();
+  const std::optional<int> exit = fresh.process().Wait(kDeadline);
+  ASSERT_TRUE(exit.has_value()) << fresh.Log();
+  EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) != 0) << *exit << "\n"
+                                                           << fresh.Log();
+  EXPECT_TRUE(
+      HasLine(fresh.Log(), {"cannot start", "service ghost: " + reason}))
+      << fresh.Log();
+}
+
+// The configuration file replaced by a FIFO nobody writes: the reload
+// fails at once without waiting for a writer, the running configuration
+// runs on, on schedule, and watchctl is answered meanwhile.
+TEST(Reload, ConfigReplacedByAFifoFailsAtOnceAndTheOldOneRunsOn) {
+  const std::string services =
+      "  web:\n    checks:\n" + ExecCheck("alive", "/bin/true");
+  WatchdProcess watchd(services);
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(
+      WaitFor([&] { return Probes(watchd, "web", "alive") >= 2; }, kDeadline));
+  const std::vector<Sample> before = watchd.Scrape();
+  const double runs = Probes(watchd, "web", "alive");
+
+  ASSERT_TRUE(ReplaceWithFifo(watchd.config_path()));
+  const std::string error =
+      "cannot read " + watchd.config_path() + ": not a regular file";
+  // A reload that waited would hold every later one: nothing to go on with.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ReloadFailsAtOnce(watchd, {error}));
+  EXPECT_TRUE(watchd.WaitForMetric("watchd_config_last_reload_successful", {},
+                                   0, seconds(10)));
+  // By SIGHUP too: logged, and watchd stays up.
+  const size_t logged = Count(watchd.Log(), error);
+  ASSERT_EQ(kill(watchd.process().pid(), SIGHUP), 0);
+  EXPECT_TRUE(
+      WaitFor([&] { return Count(watchd.Log(), error) > logged; }, kDeadline))
+      << watchd.Log();
+
+  // The old check runs on, none of its runs late, and status is answered.
+  EXPECT_TRUE(WaitFor(
+      [&] { return Probes(watchd, "web", "alive") >= runs + 10; }, kDeadline));
+  WatchctlResult status =
+      RunWatchctl(watchd.control_socket(), {"status", "--json"});
+  EXPECT_TRUE(status.exit_code == 0 || status.exit_code == 3)
+      << status.exit_code << status.err;
+  EXPECT_TRUE(ServiceStatus(watchd, "web").is_object()) << status.out;
+  auto p99 = HistogramQuantile(Between(before, watchd.Scrape()),
+                               "watchd_scheduler_lateness_seconds", 0.99);
+  ASSERT_TRUE(p99.has_value());
+  // One 200 ms check: its p99 is its latest run. A loaded 2-core box (or
+  // ASan) starts one late by tens of ms now and then; a loop held up by the
+  // reload would be seconds late.
+  EXPECT_LE(*p99, 0.25);
+  EXPECT_TRUE(watchd.process().running());
+
+  // A regular file again: the reload takes.
+  ExpectReloadAddsDb(watchd, services);
+}
+
+// The same for included files: one an include names and one a pattern
+// matches, each reported at the include that reads it.
+TEST(Reload, IncludedFileReplacedByAFifoFailsAtOnceAndTheOldOneRunsOn) {
+  const std::string services =
+      "  web:\n    checks:\n" + ExecCheck("alive", "/bin/true");
+  const std::string includes = "include: [extra.yaml, conf.d/*.yaml]\n";
+  const std::string db =
+      "services:\n  db:\n    checks:\n" + ExecCheck("alive", "/bin/true");
+  WatchdProcess watchd(services, includes);
+  const std::string extra = watchd.dir() + "/extra.yaml";
+  const std::string conf_d = watchd.dir() + "/conf.d";
+  ASSERT_TRUE(WriteFile(extra, db));
+  ASSERT_TRUE(std::filesystem::create_directory(conf_d));
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(
+      WaitFor([&] { return Probes(watchd, "db", "alive") >= 2; }, kDeadline));
+
+  ASSERT_TRUE(ReplaceWithFifo(extra));
+  ASSERT_TRUE(ReloadFailsAtOnce(
+      watchd, {watchd.config_path() + ":",
+               "cannot read " + extra + ": not a regular file"}));
+  // db, which that file defined, runs on.
+  double runs = Probes(watchd, "db", "alive");
+  EXPECT_TRUE(WaitFor([&] { return Probes(watchd, "db", "alive") >= runs + 3; },
+                      kDeadline));
+
+  ASSERT_TRUE(ReplaceFile(extra, db));
+  const std::string late = conf_d + "/late.yaml";
+  ASSERT_EQ(mkfifo(late.c_str(), 0600), 0);
+  ASSERT_TRUE(ReloadFailsAtOnce(
+      watchd, {watchd.config_path() + ":",
+               "cannot read " + late + ": not a regular file"}));
+  runs = Probes(watchd, "db", "alive");
+  EXPECT_TRUE(WaitFor([&] { return Probes(watchd, "db", "alive") >= runs + 3; },
+                      kDeadline));
+  EXPECT_TRUE(watchd.process().running());
+
+  // Regular files again: the reload takes.
+  ASSERT_EQ(unlink(late.c_str()), 0);
+  ASSERT_TRUE(WriteFile(
+      conf_d + "/cache.yaml",
+      "services:\n  cache:\n    checks:\n" + ExecCheck("alive", "/bin/true")));
+  WatchctlResult r = RunWatchctl(watchd.control_socket(), {"reload"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << watchd.Log();
+  EXPECT_TRUE(watchd.WaitForLog("added: cache; removed: none; changed: none",
+                                seconds(10)))
+      << watchd.Log();
+  EXPECT_TRUE(WaitFor([&] { return Probes(watchd, "cache", "alive") >= 1; },
+                      kDeadline));
 }
 
 class ReloadWithServers : public ::testing::Test {
@@ -311,6 +528,56 @@ TEST_F(ReloadDuringRestart, RestartsInFlightFinishBeforeTheChangeApplies) {
   EXPECT_TRUE(WaitFor([&] { return !HasSeries(watchd.ScrapeText(), "gone"); },
                       kDeadline));
   EXPECT_TRUE(watchd.process().running());
+}
+
+// A file the service's check fails on while it exists.
+std::string FlagService(const std::string& name, const std::string& flag,
+                        const std::string& notify) {
+  return "  " + name + ":\n    notify: [" + notify + "]\n    checks:\n" +
+         ExecCheck("flag", "/bin/sh, -c, 'test ! -e " + flag + "'");
+}
+
+TEST(Reload, ANotifyListAndTheOrderChangeWithoutRebuildingAnything) {
+  TempDir dir;
+  const std::string flag = dir.File("flag");
+  // Each target leaves a file per service it was told about.
+  const std::string targets =
+      "notify:\n  targets:\n"
+      "    a:\n      command: [/bin/sh, -c, 'touch \"$0-$1\"', " +
+      dir.File("a") +
+      ", \"{service}\"]\n      events: [failing]\n"
+      "    b:\n      command: [/bin/sh, -c, 'touch \"$0-$1\"', " +
+      dir.File("b") +
+      ", \"{service}\"]\n      events: [failing]\n"
+      "  coalesce: 0s\n";
+  WatchdProcess watchd(
+      FlagService("web", flag, "a") + FlagService("db", dir.File("never"), "a"),
+      targets);
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(WaitForState(watchd, "web", "ok")) << watchd.Log();
+  ASSERT_TRUE(WaitForState(watchd, "db", "ok")) << watchd.Log();
+  const std::string since = CheckSince(watchd, "web", "flag");
+  ASSERT_FALSE(since.empty());
+
+  // web's events go to b now, and the services are listed the other way.
+  ASSERT_TRUE(watchd.Rewrite(
+      FlagService("db", dir.File("never"), "a") + FlagService("web", flag, "b"),
+      targets));
+  WatchctlResult r = RunWatchctl(watchd.control_socket(), {"reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << watchd.Log();
+  EXPECT_TRUE(WaitForLine(watchd, {"reloaded", "added: none", "removed: none",
+                                   "changed: none", "2 checks unchanged"}))
+      << watchd.Log();
+  // Nothing was rebuilt: the check's verdict is as old as before.
+  EXPECT_EQ(CheckSince(watchd, "web", "flag"), since);
+
+  ASSERT_TRUE(WriteFile(flag, ""));
+  EXPECT_TRUE(WaitFor(
+      [&] { return std::filesystem::exists(dir.File("b-web")); }, kDeadline))
+      << watchd.Log();
+  EXPECT_FALSE(std::filesystem::exists(dir.File("a-web")));
+  EXPECT_EQ(Status(watchd)["states"],
+            nlohmann::json({{"failing", 1}, {"ok", 1}}));
 }
 
 }  // namespace
