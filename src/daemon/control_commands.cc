@@ -58,7 +58,7 @@ void ControlCommands::Handle(const ControlPeer& peer, const std::string& line,
   }
   const std::string who = Who(peer);
   if (cmd == "status" || cmd == "summary") {
-    responder.Send(Describe(req->args, cmd == "summary"));
+    Describe(req->args, cmd == "summary", std::move(responder));
   } else if (cmd == "version") {
     responder.Send(Version());
   } else if (cmd == "pause" || cmd == "resume") {
@@ -145,20 +145,39 @@ bool ControlCommands::Select(const nlohmann::json& args, bool empty_is_all,
   return true;
 }
 
-std::string ControlCommands::Describe(const nlohmann::json& args,
-                                      bool summary) const {
+// A status or summary being written, a slice of services per pass of the
+// loop.
+struct ControlCommands::Describing {
+  Describing(bool summary, StatusClock clock,
+             ControlServer::Responder responder)
+      : summary(summary), clock(clock), responder(std::move(responder)) {}
+  const bool summary;
+  const StatusClock clock;
+  ControlServer::Responder responder;
+  std::string out;
+  JsonWriter w{&out};
+  // In the order written; names as well, since a reload (or a parked
+  // service taking over) may destroy Service objects between slices.
+  std::vector<const Service*> services;
+  std::vector<std::string> names;
+  uint64_t generation = 0;
+  size_t next = 0;
+};
+
+void ControlCommands::Describe(const nlohmann::json& args, bool summary,
+                               ControlServer::Responder responder) const {
   Selection sel;
   std::string error;
   if (!Select(args, /*empty_is_all=*/true, &sel, &error)) {
-    return ErrorReply(kErrUnknownService, error);
+    responder.Send(ErrorReply(kErrUnknownService, error));
+    return;
   }
   const TimePoint now = context_.loop->Now();
-  StatusClock clock(now, std::chrono::system_clock::now());
-  // Written straight to the reply: this runs on the loop, and a status of
-  // 10,000 services must not hold the probes up (docs/performance.md).
-  std::string out;
-  out.reserve(sel.services.size() * (summary ? 128 : 768) + 256);
-  JsonWriter w(&out);
+  auto job = std::make_shared<Describing>(
+      summary, StatusClock(now, std::chrono::system_clock::now()),
+      std::move(responder));
+  job->out.reserve(sel.services.size() * (summary ? 128 : 768) + 256);
+  JsonWriter& w = job->w;
   w.BeginObject();
   w.Key("v");
   w.Int(kControlProtocolVersion);
@@ -209,17 +228,50 @@ std::string ControlCommands::Describe(const nlohmann::json& args,
   w.EndObject();
   w.Key("services");
   w.BeginArray();
-  for (const Service* s : sel.services) {
-    if (summary) {
-      WriteServiceSummary(&w, *s, clock);
+  job->services.assign(sel.services.begin(), sel.services.end());
+  job->names.reserve(sel.services.size());
+  for (const Service* s : sel.services) job->names.push_back(s->name());
+  job->generation = *context_.services_generation;
+  WriteSlice(job);
+}
+
+void ControlCommands::WriteSlice(const std::shared_ptr<Describing>& job) const {
+  // Nobody to answer: stop writing.
+  if (!job->responder.connected()) return;
+  if (job->generation != *context_.services_generation) {
+    // Services were destroyed or replaced since the last slice: find the
+    // rest by name; one gone since is left out.
+    std::map<std::string_view, const Service*> by_name;
+    for (const auto& s : *context_.services)
+      by_name.emplace(s->name(), s.get());
+    for (size_t i = job->next; i < job->names.size(); ++i) {
+      auto found = by_name.find(job->names[i]);
+      job->services[i] = found == by_name.end() ? nullptr : found->second;
+    }
+    job->generation = *context_.services_generation;
+  }
+  const size_t end =
+      std::min(job->services.size(), job->next + kServicesPerSlice);
+  for (; job->next < end; ++job->next) {
+    const Service* s = job->services[job->next];
+    if (s == nullptr) continue;
+    if (job->summary) {
+      WriteServiceSummary(&job->w, *s, job->clock);
     } else {
-      WriteServiceStatus(&w, *s, clock, *context_.supervisors);
+      WriteServiceStatus(&job->w, *s, job->clock, *context_.supervisors);
     }
   }
-  w.EndArray();
-  w.EndObject();
-  out.push_back('\n');
-  return out;
+  if (job->next < job->services.size()) {
+    // The probes due meanwhile run before the next slice.
+    context_.loop->RunInLoop([this, alive = std::weak_ptr<bool>(alive_), job] {
+      if (alive.lock()) WriteSlice(job);
+    });
+    return;
+  }
+  job->w.EndArray();
+  job->w.EndObject();
+  job->out.push_back('\n');
+  job->responder.Send(std::move(job->out));
 }
 
 std::string ControlCommands::Version() const {

@@ -287,6 +287,7 @@ Status Daemon::StartControl() {
   ControlCommands::Context context;
   context.loop = &loop_;
   context.services = &services_;
+  context.services_generation = &services_generation_;
   context.supervisors = &config_.supervisors;
   context.config_path = config_path_;
   context.reload = [this](ControlServer::Responder responder) {

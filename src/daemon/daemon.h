@@ -157,6 +157,10 @@ class Daemon {
   std::vector<std::unique_ptr<Supervisor>> old_supervisors_;
   // By service name, for each of services_.
   std::map<std::string, Unit> units_;
+  // Bumped wherever a Service object may be destroyed or replaced (a
+  // status being written across passes of the loop looks services up
+  // again then).
+  uint64_t services_generation_ = 0;
   std::vector<std::unique_ptr<Service>> services_;
   std::vector<Parked> retiring_;
   std::map<std::string, Parked> successors_;  // by service name

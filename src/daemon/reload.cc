@@ -431,6 +431,7 @@ void Daemon::ApplyReload(ReloadPlan plan) {
     return;
   }
 
+  ++services_generation_;
   // Removed services: stopped, unless a restart is under way, which is
   // let finish (a command restart cut between its stop and its start
   // would leave the service down).
@@ -537,6 +538,7 @@ void Daemon::HandOver(const Service& from, const Unit& from_unit, Service* to,
 }
 
 void Daemon::ReloadStep() {
+  ++services_generation_;
   const TimePoint now = loop_.Now();
   std::erase_if(retiring_, [&](Parked& p) {
     if (p.service->restart_info().in_flight && now < p.deadline) return false;

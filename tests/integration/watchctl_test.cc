@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -438,6 +440,84 @@ TEST(WatchctlLoadTest, TwoHundredStatusCallsBesideAThousandChecks) {
   // One request is served per pass of the loop, so a probe waits at most
   // one status of 1,000 services (a few ms; tens under ASan) behind it.
   EXPECT_LE(*p99, 0.1) << "probes started late while watchctl was served";
+}
+
+// A status of 1,000 services is written across several passes of the loop;
+// a reload that removes half of them lands in the middle of some. Each
+// reply is whole and sorted, names no service twice and only services that
+// ran when it was asked, and nothing is read after it was destroyed (ASan
+// would say so).
+TEST(WatchctlLoadTest, StatusWrittenInSlicesSurvivesAReloadRemovingServices) {
+  TempDir dir;
+  const int port = FreePort();
+  Subprocess server;
+  ASSERT_TRUE(StartTestServer(
+      &server, "tests/servers/tcp_server.py",
+      {"--port", std::to_string(port), "--mode", "reply", "--reply", "ok"},
+      dir.File("ready"), dir.File("server.log")));
+  auto services = [&](int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      out += "  s" + std::to_string(i) +
+             ":\n    checks:\n      port:\n        tcp: {host: 127.0.0.1, "
+             "port: " +
+             std::to_string(port) + "}\n        interval: 5s\n";
+    }
+    return out;
+  };
+  WatchdProcess watchd(services(1000));
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(watchd.Rewrite(services(500)));
+  // Four clients ask again and again until the reload has been answered
+  // (at most 500 times each), so that some status is being written when
+  // the reload applies.
+  std::atomic<bool> reloaded{false};
+  std::atomic<int> answered{0};
+  std::vector<std::vector<std::string>> asked(4);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < 4; ++c) {
+    threads.emplace_back([&, c] {
+      for (int k = 0; k < 500 && !reloaded; ++k) {
+        asked[c].push_back(Exchange(watchd.control_socket(),
+                                    "{\"v\":1,\"cmd\":\"status\"}\n"));
+        ++answered;
+      }
+    });
+  }
+  EXPECT_TRUE(WaitFor([&] { return answered >= 4; }, seconds(30)));
+  WatchctlResult reload = RunWatchctl(watchd.control_socket(), {"reload"});
+  reloaded = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(reload.exit_code, 0) << reload.out << reload.err;
+  std::vector<std::string> replies;
+  for (const auto& a : asked) replies.insert(replies.end(), a.begin(), a.end());
+  for (size_t i = 0; i < replies.size(); ++i) {
+    auto j = nlohmann::json::parse(replies[i], nullptr, false);
+    ASSERT_TRUE(j.is_object()) << i << ": " << replies[i].substr(0, 200);
+    EXPECT_EQ(j["ok"], true) << i;
+    std::vector<std::string> names;
+    for (const auto& s : j["services"]) names.push_back(s.value("name", ""));
+    EXPECT_GE(names.size(), 500u) << i;
+    EXPECT_LE(names.size(), 1000u) << i;
+    std::set<std::string> distinct(names.begin(), names.end());
+    EXPECT_EQ(distinct.size(), names.size()) << i;
+    for (const std::string& name : names) {
+      ASSERT_EQ(name[0], 's') << name;
+      ASSERT_LT(std::stoi(name.substr(1)), 1000) << name;
+    }
+    // All pending or all ok here, or the same state: then by name.
+    bool sorted = true;
+    for (size_t k = 1; k < names.size(); ++k) {
+      if (j["services"][k - 1]["state"] == j["services"][k]["state"] &&
+          names[k - 1] > names[k]) {
+        sorted = false;
+      }
+    }
+    EXPECT_TRUE(sorted) << i;
+  }
+  EXPECT_TRUE(watchd.process().running());
+  WatchctlResult r = RunWatchctl(watchd.control_socket(), {"list"});
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 500) << r.err;
 }
 
 // The socket's group may read; only root and watchd's uid may act.
