@@ -398,11 +398,11 @@ void Daemon::ApplyReload(ReloadPlan plan) {
   config_.supervisors = next.supervisors;
   config_.notify = next.notify;
 
-  // A kept service the thread did not find unchanged: its notify list,
-  // its changed checks, and the definition the next reload compares.
+  // A kept service the thread did not find unchanged: its changed checks,
+  // and the definition the next reload compares (and its notify list is
+  // set from, in FinishApply).
   auto update_kept = [&](Service* service, ServiceConfig& config) {
     const std::string& name = config.name;
-    notifications_->SetServiceTargets(name, config.notify);
     Unit& unit = units_.at(name);
     auto change = plan.check_changes.find(name);
     if (change != plan.check_changes.end()) {
@@ -468,7 +468,6 @@ void Daemon::ApplyReload(ReloadPlan plan) {
       services_.push_back(std::move(service));
       continue;
     }
-    notifications_->SetServiceTargets(name, config.notify);
     Parked successor = std::move(built->second);
     auto old = by_name.find(name);
     if (old == by_name.end()) {
@@ -500,6 +499,18 @@ void Daemon::ApplyReload(ReloadPlan plan) {
 
 void Daemon::FinishApply(const ReloadPlan& plan,
                          const std::vector<Service*>& to_start) {
+  // Reconfiguring the notifier dropped every service's `notify:` list
+  // (target numbers may have changed): each is set again from the
+  // definition that will run, a parked successor's where there is one.
+  for (const auto& [name, unit] : units_) {
+    auto parked = successors_.find(name);
+    const ServiceConfig& definition = parked != successors_.end()
+                                          ? *parked->second.unit.definition
+                                          : *unit.definition;
+    if (definition.notify) {
+      notifications_->SetServiceTargets(name, definition.notify);
+    }
+  }
   for (Service* service : to_start) {
     if (state_) state_->Track(service);
     service->Start();

@@ -540,6 +540,7 @@ std::string FlagService(const std::string& name, const std::string& flag,
 TEST(Reload, ANotifyListAndTheOrderChangeWithoutRebuildingAnything) {
   TempDir dir;
   const std::string flag = dir.File("flag");
+  const std::string dbflag = dir.File("dbflag");
   // Each target leaves a file per service it was told about.
   const std::string targets =
       "notify:\n  targets:\n"
@@ -551,8 +552,7 @@ TEST(Reload, ANotifyListAndTheOrderChangeWithoutRebuildingAnything) {
       ", \"{service}\"]\n      events: [failing]\n"
       "  coalesce: 0s\n";
   WatchdProcess watchd(
-      FlagService("web", flag, "a") + FlagService("db", dir.File("never"), "a"),
-      targets);
+      FlagService("web", flag, "a") + FlagService("db", dbflag, "a"), targets);
   ASSERT_TRUE(watchd.Start()) << watchd.Log();
   ASSERT_TRUE(WaitForState(watchd, "web", "ok")) << watchd.Log();
   ASSERT_TRUE(WaitForState(watchd, "db", "ok")) << watchd.Log();
@@ -561,8 +561,7 @@ TEST(Reload, ANotifyListAndTheOrderChangeWithoutRebuildingAnything) {
 
   // web's events go to b now, and the services are listed the other way.
   ASSERT_TRUE(watchd.Rewrite(
-      FlagService("db", dir.File("never"), "a") + FlagService("web", flag, "b"),
-      targets));
+      FlagService("db", dbflag, "a") + FlagService("web", flag, "b"), targets));
   WatchctlResult r = RunWatchctl(watchd.control_socket(), {"reload"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << watchd.Log();
   EXPECT_TRUE(WaitForLine(watchd, {"reloaded", "added: none", "removed: none",
@@ -571,13 +570,30 @@ TEST(Reload, ANotifyListAndTheOrderChangeWithoutRebuildingAnything) {
   // Nothing was rebuilt: the check's verdict is as old as before.
   EXPECT_EQ(CheckSince(watchd, "web", "flag"), since);
 
+  // web's events go to b, and db's, whose list did not change, still to
+  // a only (a reload reconfigures the notifier: every list is set again).
   ASSERT_TRUE(WriteFile(flag, ""));
+  ASSERT_TRUE(WriteFile(dbflag, ""));
   EXPECT_TRUE(WaitFor(
-      [&] { return std::filesystem::exists(dir.File("b-web")); }, kDeadline))
+      [&] {
+        return std::filesystem::exists(dir.File("b-web")) &&
+               std::filesystem::exists(dir.File("a-db"));
+      },
+      kDeadline))
       << watchd.Log();
+  EXPECT_TRUE(WaitForState(watchd, "web", "failing"));
+  EXPECT_TRUE(WaitForState(watchd, "db", "failing"));
   EXPECT_FALSE(std::filesystem::exists(dir.File("a-web")));
-  EXPECT_EQ(Status(watchd)["states"],
-            nlohmann::json({{"failing", 1}, {"ok", 1}}));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("b-db")));
+  // One event delivered to each target, none to the other.
+  const std::vector<Sample> scrape = watchd.Scrape();
+  EXPECT_EQ(Sum(scrape, "watchd_notifications_total",
+                {{"target", "a"}, {"result", "sent"}}),
+            1);
+  EXPECT_EQ(Sum(scrape, "watchd_notifications_total",
+                {{"target", "b"}, {"result", "sent"}}),
+            1);
+  EXPECT_EQ(Status(watchd)["states"], nlohmann::json({{"failing", 2}}));
 }
 
 }  // namespace
