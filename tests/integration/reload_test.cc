@@ -556,6 +556,17 @@ TEST(Reload, ANotifyListAndTheOrderChangeWithoutRebuildingAnything) {
   ASSERT_TRUE(watchd.Start()) << watchd.Log();
   ASSERT_TRUE(WaitForState(watchd, "web", "ok")) << watchd.Log();
   ASSERT_TRUE(WaitForState(watchd, "db", "ok")) << watchd.Log();
+  // Passing, not pending: the verdict whose age is compared below.
+  auto web_check_state = [&] {
+    const nlohmann::json s = ServiceStatus(watchd, "web");
+    if (!s.is_object() || !s.contains("checks") || s["checks"].empty()) {
+      return std::string();
+    }
+    return s["checks"][0].value("state", "");
+  };
+  ASSERT_TRUE(
+      WaitFor([&] { return web_check_state() == "passing"; }, kDeadline))
+      << watchd.Log();
   const std::string since = CheckSince(watchd, "web", "flag");
   ASSERT_FALSE(since.empty());
 
