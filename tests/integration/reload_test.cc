@@ -596,14 +596,16 @@ TEST(Reload, ANotifyListAndTheOrderChangeWithoutRebuildingAnything) {
   EXPECT_TRUE(WaitForState(watchd, "db", "failing"));
   EXPECT_FALSE(std::filesystem::exists(dir.File("a-web")));
   EXPECT_FALSE(std::filesystem::exists(dir.File("b-db")));
-  // One event delivered to each target, none to the other.
-  const std::vector<Sample> scrape = watchd.Scrape();
-  EXPECT_EQ(Sum(scrape, "watchd_notifications_total",
-                {{"target", "a"}, {"result", "sent"}}),
-            1);
-  EXPECT_EQ(Sum(scrape, "watchd_notifications_total",
-                {{"target", "b"}, {"result", "sent"}}),
-            1);
+  // One event delivered to each target (counted once its command has
+  // exited), none to the other.
+  auto sent = [&](const char* target) {
+    return Sum(watchd.Scrape(), "watchd_notifications_total",
+               {{"target", target}, {"result", "sent"}});
+  };
+  EXPECT_TRUE(
+      WaitFor([&] { return sent("a") >= 1 && sent("b") >= 1; }, kDeadline));
+  EXPECT_EQ(sent("a"), 1);
+  EXPECT_EQ(sent("b"), 1);
   EXPECT_EQ(Status(watchd)["states"], nlohmann::json({{"failing", 2}}));
 }
 
