@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "metrics/text_writer.h"
@@ -22,16 +24,22 @@
 namespace watchd {
 namespace {
 
-// Added to the nice value of worker threads (the loop keeps the process's).
+// Added to the nice value of the server's threads (the loop keeps the
+// process's).
 constexpr int kWorkerNice = 10;
+
+// Below the event loop: rendering a large scrape (22 MiB at 10,000 checks)
+// takes tens of ms of CPU, which on a busy small host would otherwise be
+// taken from the loop and make probes start late. On Linux the nice value
+// is per thread, so this lowers only the calling thread.
+void Lower() { [[maybe_unused]] int nice_value = nice(kWorkerNice); }
 
 using Clock = std::chrono::steady_clock;
 
 // Request line and headers; a scraper sends a few hundred bytes.
 constexpr size_t kMaxRequest = 8 * 1024;
-// After a response, how long unread request bytes are drained: closing
-// with them unread would reset the connection, and could destroy the tail
-// of the response before the client has read it.
+// After a response, how long (and how much of) what the client still sends
+// is drained.
 constexpr std::chrono::milliseconds kLinger{1000};
 constexpr size_t kMaxLingerBytes = 1 << 20;
 
@@ -82,71 +90,339 @@ std::string PlainResponse(std::string_view status, bool head,
                   std::string(status) + "\n", head, extra_headers);
 }
 
-// True once `fd` has `events` (or an error, which the next call on it
-// reports); false on the deadline or when the server stops (`wake_fd`
-// readable): a stopping server makes every wait fail at once.
-bool WaitReady(int fd, short events, int wake_fd, Clock::time_point deadline) {
+enum class Wait { kReady, kTimeout, kStopped };
+
+// Waits for `events` on `fd` (or an error, which the next call on it
+// reports) until `deadline`, and returns at once when the server stops
+// (`wake_fd` readable).
+Wait WaitFor(int fd, short events, int wake_fd, Clock::time_point deadline) {
   for (;;) {
     auto left =
         std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
+    if (left.count() <= 0) return Wait::kTimeout;
     pollfd fds[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
     int n =
         poll(fds, 2,
              static_cast<int>(std::min<int64_t>(left.count(), 60 * 60 * 1000)));
-    if (n < 0 && errno != EINTR) return false;
-    if (fds[1].revents != 0) return false;
-    if (n > 0 && fds[0].revents != 0) return true;
+    if (n < 0 && errno != EINTR) return Wait::kStopped;
+    if (fds[1].revents != 0) return Wait::kStopped;
+    if (n > 0 && fds[0].revents != 0) return Wait::kReady;
   }
 }
 
-// Waits without blocking the server's stop.
-class Connection {
+void Notify(int event_fd) {
+  uint64_t one = 1;
+  // Cannot fail: the counter is far from overflowing.
+  [[maybe_unused]] ssize_t n = write(event_fd, &one, sizeof(one));
+}
+
+// What a complete request asks for.
+struct Route {
+  enum Kind { kMetrics, kPage, kAnswer } kind;
+  bool head = false;
+  std::string answer;  // kAnswer: the whole response
+};
+
+// `request` holds the request line and headers.
+Route RouteOf(std::string_view request, bool has_page) {
+  std::string_view line = request.substr(0, request.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  // "METHOD TARGET HTTP/1.x"
+  size_t first = line.find(' ');
+  size_t last = line.rfind(' ');
+  std::string_view method = line.substr(0, first);
+  std::string_view target =
+      first < last ? line.substr(first + 1, last - first - 1) : "";
+  std::string_view path = target.substr(0, target.find('?'));
+  bool head = method == "HEAD";
+  if (first == std::string_view::npos || first == last ||
+      !line.substr(last + 1).starts_with("HTTP/1.")) {
+    return {Route::kAnswer, false, PlainResponse("400 Bad Request", false)};
+  }
+  if (path != "/metrics" && path != "/") {
+    return {Route::kAnswer, head, PlainResponse("404 Not Found", head)};
+  }
+  if (method != "GET" && !head) {
+    return {
+        Route::kAnswer, false,
+        PlainResponse("405 Method Not Allowed", false, "Allow: GET, HEAD\r\n")};
+  }
+  if (path == "/metrics") return {Route::kMetrics, head, ""};
+  if (has_page) return {Route::kPage, head, ""};
+  return {Route::kAnswer, head,
+          Response("200 OK", "text/html; charset=utf-8", kIndexPage, head)};
+}
+
+}  // namespace
+
+// The accepting thread: every connection that is not being answered by a
+// worker, in one epoll set, each with its deadline. Nothing here blocks.
+class ScrapeServer::Acceptor {
  public:
-  Connection(int fd, int wake_fd) : fd_(fd), wake_fd_(wake_fd) {}
-  ~Connection() { close(fd_); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
+  explicit Acceptor(ScrapeServer& server) : server_(server) {}
+  ~Acceptor() {
+    for (auto& [fd, connection] : connections_) close(fd);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+  }
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
 
-  enum class ReadResult { kOk, kTooLarge, kFailed };
-
-  // Reads up to the blank line that ends the request headers, into
-  // `buffer`; the request line is put in *line. kFailed: the client closed,
-  // failed or was too slow, or the server stops.
-  ReadResult ReadRequest(std::array<char, kMaxRequest>& buffer,
-                         std::chrono::milliseconds timeout,
-                         std::string_view* line) {
-    Clock::time_point deadline = Clock::now() + timeout;
-    size_t size = 0;
+  void Run() {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) return;
+    for (int fd : {server_.wake_fd_, server_.done_fd_}) Watch(fd);
+    Listen(true);
+    epoll_event events[64];
     for (;;) {
-      std::string_view read(buffer.data(), size);
-      size_t end = read.find("\n\r\n");
-      if (end == std::string_view::npos) end = read.find("\n\n");
-      if (end != std::string_view::npos) {
-        *line = read.substr(0, read.find('\n'));
-        if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
-        return ReadResult::kOk;
+      int n = epoll_wait(epoll_fd_, events, 64, TimeoutMs());
+      if (n < 0 && errno != EINTR) return;
+      for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        if (fd == server_.wake_fd_) return;
+        if (fd == server_.done_fd_) {
+          TakeBack();
+        } else if (fd == server_.listen_fd_) {
+          AcceptAll();
+        } else {
+          OnReadable(fd);
+        }
       }
-      if (size == buffer.size()) return ReadResult::kTooLarge;
-      if (!Wait(POLLIN, deadline)) return ReadResult::kFailed;
-      ssize_t n = recv(fd_, buffer.data() + size, buffer.size() - size, 0);
-      if (n > 0) {
-        size += static_cast<size_t>(n);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        return ReadResult::kFailed;
+      Expire();
+    }
+  }
+
+ private:
+  struct Connection {
+    Clock::time_point accepted;
+    Clock::time_point deadline;
+    bool lingering = false;
+    size_t drained = 0;
+    std::string request;  // until complete
+  };
+
+  void Watch(int fd) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+  }
+
+  // Accepting is paused while every connection is taken by a worker (the
+  // others wait in the backlog) or while descriptors or memory run out.
+  void Listen(bool on) {
+    if (on == listening_) return;
+    listening_ = on;
+    if (on) {
+      Watch(server_.listen_fd_);
+    } else {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, server_.listen_fd_, nullptr);
+    }
+  }
+
+  int Held() const {
+    return static_cast<int>(connections_.size()) + with_workers_;
+  }
+
+  void AcceptAll() {
+    const int limit = std::max(server_.options_.max_connections, 1);
+    while (listening_) {
+      int fd = accept4(server_.listen_fd_, nullptr, nullptr,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM) {
+          // Out of descriptors or memory: try again once some are freed
+          // rather than spin.
+          Listen(false);
+          resume_at_ = Clock::now() + kPauseOnExhaustion;
+        }
+        return;
+      }
+      // With every connection held by a worker, this one is let in over
+      // the limit and the rest wait in the backlog.
+      if (Held() >= limit && !DropOldest()) Listen(false);
+      int on = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+      Clock::time_point now = Clock::now();
+      Connection& connection = connections_[fd];
+      connection.accepted = now;
+      connection.deadline = now + server_.options_.request_timeout;
+      Watch(fd);
+    }
+  }
+
+  // Makes room for a new connection by dropping the one held longest;
+  // false when every connection is with a worker.
+  bool DropOldest() {
+    auto oldest = connections_.end();
+    for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+      if (oldest == connections_.end() ||
+          it->second.accepted < oldest->second.accepted) {
+        oldest = it;
+      }
+    }
+    if (oldest == connections_.end()) return false;
+    Close(oldest->first);
+    return true;
+  }
+
+  void OnReadable(int fd) {
+    auto it = connections_.find(fd);
+    if (it == connections_.end()) return;
+    Connection& connection = it->second;
+    char buffer[4096];
+    for (;;) {
+      ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        Close(fd);
+        return;
+      }
+      if (n < 0) {
+        if (errno == EAGAIN) return;
+        continue;
+      }
+      if (connection.lingering) {
+        connection.drained += static_cast<size_t>(n);
+        if (connection.drained >= kMaxLingerBytes) {
+          Close(fd);
+          return;
+        }
+        continue;
+      }
+      size_t searched =
+          connection.request.size() < 3 ? 0 : connection.request.size() - 3;
+      connection.request.append(buffer, static_cast<size_t>(n));
+      std::string_view request = connection.request;
+      size_t end = request.find("\n\r\n", searched);
+      if (end == std::string_view::npos) end = request.find("\n\n", searched);
+      if (end != std::string_view::npos) {
+        OnRequest(fd, request.substr(0, end + 1));
+        return;
+      }
+      if (request.size() >= kMaxRequest) {
+        Answer(fd, PlainResponse("431 Request Header Fields Too Large", false));
+        return;
       }
     }
   }
 
-  // False when the client failed, took nothing for `stall_timeout`, or the
-  // server stops.
-  bool Send(std::string_view data, std::chrono::milliseconds stall_timeout) {
+  void OnRequest(int fd, std::string_view request) {
+    Route route = RouteOf(request, server_.ask_page_ != nullptr);
+    if (route.kind == Route::kAnswer) {
+      Answer(fd, route.answer);
+      return;
+    }
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    connections_.erase(fd);
+    ++with_workers_;
+    server_.Enqueue({fd, route.kind == Route::kPage, route.head});
+  }
+
+  // A response of a few hundred bytes: a new connection's send buffer
+  // takes it whole.
+  void Answer(int fd, std::string_view response) {
+    if (send(fd, response.data(), response.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(response.size())) {
+      Close(fd);
+      return;
+    }
+    Linger(fd, connections_[fd]);
+  }
+
+  // Ends the response, then reads what the client still sends until it
+  // closes too (briefly: it was told Connection: close). Closing with
+  // request bytes unread would reset the connection, and could destroy the
+  // tail of the response before the client has read it.
+  void Linger(int fd, Connection& connection) {
+    shutdown(fd, SHUT_WR);
+    connection.lingering = true;
+    connection.request = std::string();
+    connection.deadline = Clock::now() + kLinger;
+  }
+
+  void TakeBack() {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = read(server_.done_fd_, &count, sizeof(count));
+    for (const Done& done : server_.TakeDone()) {
+      --with_workers_;
+      if (!done.linger) {
+        close(done.fd);
+        continue;
+      }
+      Connection& connection = connections_[done.fd];
+      connection.accepted = Clock::now();
+      Linger(done.fd, connection);
+      Watch(done.fd);
+    }
+    if (resume_at_ == Clock::time_point()) Listen(true);
+  }
+
+  void Close(int fd) {
+    connections_.erase(fd);
+    // Closing removes it from the epoll set.
+    close(fd);
+  }
+
+  int TimeoutMs() const {
+    Clock::time_point next = Clock::time_point::max();
+    if (resume_at_ != Clock::time_point()) next = resume_at_;
+    for (const auto& [fd, connection] : connections_) {
+      next = std::min(next, connection.deadline);
+    }
+    if (next == Clock::time_point::max()) return -1;
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now());
+    return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 60 * 1000));
+  }
+
+  void Expire() {
+    Clock::time_point now = Clock::now();
+    if (resume_at_ != Clock::time_point() && now >= resume_at_) {
+      resume_at_ = Clock::time_point();
+      Listen(true);
+    }
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      if (now < it->second.deadline) {
+        ++it;
+        continue;
+      }
+      close(it->first);
+      it = connections_.erase(it);
+    }
+  }
+
+  static constexpr std::chrono::milliseconds kPauseOnExhaustion{100};
+
+  ScrapeServer& server_;
+  int epoll_fd_ = -1;
+  bool listening_ = false;
+  Clock::time_point resume_at_;  // a paused accept resumes; zero: not paused
+  std::unordered_map<int, Connection> connections_;
+  int with_workers_ = 0;  // jobs queued or being answered
+};
+
+// Writes one response on a worker: gives up when the client takes nothing
+// for the send timeout (or for kYield while another request waits), when
+// the whole response takes longer than the response timeout, or when the
+// server stops.
+class ScrapeServer::Sender {
+ public:
+  Sender(const ScrapeServer& server, int fd)
+      : server_(server),
+        fd_(fd),
+        deadline_(Clock::now() + server.options_.response_timeout),
+        progress_(Clock::now()) {}
+
+  bool Send(std::string_view data) {
     while (!data.empty()) {
       ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n > 0) {
         data.remove_prefix(static_cast<size_t>(n));
-      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        if (!Wait(POLLOUT, Clock::now() + stall_timeout)) return false;
+        progress_ = Clock::now();
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        if (!WaitWritable()) return false;
       } else {
         return false;
       }
@@ -154,33 +430,40 @@ class Connection {
     return true;
   }
 
-  // Ends the response, then reads what the client still sends until it
-  // closes too (briefly: it was told Connection: close).
-  void Linger() {
-    shutdown(fd_, SHUT_WR);
-    Clock::time_point deadline = Clock::now() + kLinger;
-    char sink[4096];
-    size_t drained = 0;
-    while (drained < kMaxLingerBytes && Wait(POLLIN, deadline)) {
-      ssize_t n = recv(fd_, sink, sizeof(sink), 0);
-      if (n > 0) {
-        drained += static_cast<size_t>(n);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        return;
+ private:
+  // Waits in slices so that a request arriving meanwhile is seen within
+  // kYieldCheck.
+  bool WaitWritable() {
+    const Clock::time_point stalled =
+        std::min(deadline_, progress_ + server_.options_.send_timeout);
+    for (;;) {
+      Clock::time_point now = Clock::now();
+      if (now >= stalled) return false;
+      if (now >= progress_ + kYield && server_.waiting_.load() > 0) {
+        return false;
+      }
+      switch (WaitFor(fd_, POLLOUT, server_.wake_fd_,
+                      std::min(stalled, now + kYieldCheck))) {
+        case Wait::kReady:
+          return true;
+        case Wait::kStopped:
+          return false;
+        case Wait::kTimeout:
+          break;
       }
     }
   }
 
- private:
-  bool Wait(short events, Clock::time_point deadline) {
-    return WaitReady(fd_, events, wake_fd_, deadline);
-  }
+  // A client taking nothing for this long gives its worker up to a request
+  // that waits for one: a scraper that stalls must not hold up the next.
+  static constexpr std::chrono::milliseconds kYield{1000};
+  static constexpr std::chrono::milliseconds kYieldCheck{250};
 
+  const ScrapeServer& server_;
   const int fd_;
-  const int wake_fd_;
+  const Clock::time_point deadline_;
+  Clock::time_point progress_;
 };
-
-}  // namespace
 
 struct PageReply::State {
   explicit State(int fd) : event_fd(fd) {}
@@ -202,22 +485,23 @@ void PageReply::Send(std::function<std::string()> render) const {
     state_->answered = true;
     state_->render = std::move(render);
   }
-  uint64_t one = 1;
-  // Cannot fail: the counter is far from overflowing.
-  [[maybe_unused]] ssize_t n = write(state_->event_fd, &one, sizeof(one));
+  Notify(state_->event_fd);
 }
 
 Result<std::unique_ptr<ScrapeServer>> ScrapeServer::Start(
     int listen_fd, WriteMetrics write_metrics,
     const ScrapeServerOptions& options, AskPage ask_page) {
   int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd < 0) {
+  int done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd < 0 || done_fd < 0) {
     Status error = Status::Error(std::string("eventfd: ") + strerror(errno));
-    close(listen_fd);
+    for (int fd : {listen_fd, wake_fd, done_fd}) {
+      if (fd >= 0) close(fd);
+    }
     return error;
   }
   std::unique_ptr<ScrapeServer> server(
-      new ScrapeServer(listen_fd, wake_fd, std::move(write_metrics),
+      new ScrapeServer(listen_fd, wake_fd, done_fd, std::move(write_metrics),
                        std::move(ask_page), options));
   sockaddr_storage address{};
   socklen_t length = sizeof(address);
@@ -230,119 +514,92 @@ Result<std::unique_ptr<ScrapeServer>> ScrapeServer::Start(
                 ? reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port
                 : reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
   try {
+    server->acceptor_ = std::thread([s = server.get()] {
+      Lower();
+      Acceptor(*s).Run();
+    });
     for (int i = 0; i < std::max(options.workers, 1); ++i) {
       server->workers_.emplace_back([s = server.get()] { s->Work(); });
     }
   } catch (const std::system_error& e) {
-    // The destructor stops the workers already started.
+    // The destructor stops the threads already started.
     return Status::Error(std::string("cannot start a thread: ") + e.what());
   }
   return server;
 }
 
-ScrapeServer::ScrapeServer(int listen_fd, int wake_fd,
+ScrapeServer::ScrapeServer(int listen_fd, int wake_fd, int done_fd,
                            WriteMetrics write_metrics, AskPage ask_page,
                            const ScrapeServerOptions& options)
     : listen_fd_(listen_fd),
       wake_fd_(wake_fd),
+      done_fd_(done_fd),
       write_metrics_(std::move(write_metrics)),
       ask_page_(std::move(ask_page)),
       options_(options) {}
 
 ScrapeServer::~ScrapeServer() {
-  uint64_t one = 1;
-  // Cannot fail: the counter is far from overflowing.
-  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  job_ready_.notify_all();
+  Notify(wake_fd_);
+  if (acceptor_.joinable()) acceptor_.join();
   for (std::thread& worker : workers_) worker.join();
+  for (const Job& job : jobs_) close(job.fd);
+  for (const Done& done : done_) close(done.fd);
   close(listen_fd_);
   close(wake_fd_);
+  close(done_fd_);
+}
+
+void ScrapeServer::Enqueue(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(job);
+    waiting_ = jobs_.size();
+  }
+  job_ready_.notify_one();
+}
+
+void ScrapeServer::HandBack(Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_.push_back(done);
+  }
+  Notify(done_fd_);
+}
+
+std::vector<ScrapeServer::Done> ScrapeServer::TakeDone() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::exchange(done_, {});
 }
 
 void ScrapeServer::Work() {
-  // Below the event loop: rendering a large scrape (22 MiB at 10,000 checks)
-  // takes tens of ms of CPU, which on a busy small host would otherwise be
-  // taken from the loop and make probes start late. On Linux the nice value
-  // is per thread, so this lowers only the worker.
-  [[maybe_unused]] int nice_value = nice(kWorkerNice);
-  // Out of descriptors or memory: give them time to be freed rather than
-  // spin, still waking at once on stop.
-  auto pause = [this] {
-    pollfd wake = {wake_fd_, POLLIN, 0};
-    poll(&wake, 1, 100);
-  };
+  Lower();
   for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno != EINTR) pause();
-      continue;
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      job_ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = jobs_.front();
+      jobs_.pop_front();
+      waiting_ = jobs_.size();
     }
-    if (fds[1].revents != 0) return;
-    int fd =
-        accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      // EAGAIN: another worker took the connection.
-      if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR) pause();
-      continue;
-    }
-    int on = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    Serve(fd);
+    HandBack({job.fd, Serve(job)});
   }
 }
 
-void ScrapeServer::Serve(int fd) {
-  Connection connection(fd, wake_fd_);
-  std::array<char, kMaxRequest> buffer;
-  std::string_view line;
-  switch (connection.ReadRequest(buffer, options_.request_timeout, &line)) {
-    case Connection::ReadResult::kFailed:
-      return;
-    case Connection::ReadResult::kTooLarge:
-      connection.Send(
-          PlainResponse("431 Request Header Fields Too Large", false),
-          options_.send_timeout);
-      connection.Linger();
-      return;
-    case Connection::ReadResult::kOk:
-      break;
-  }
-
-  // "METHOD TARGET HTTP/1.x"
-  size_t first = line.find(' ');
-  size_t last = line.rfind(' ');
-  std::string_view method = line.substr(0, first);
-  std::string_view target =
-      first < last ? line.substr(first + 1, last - first - 1) : "";
-  std::string_view path = target.substr(0, target.find('?'));
-  bool head = method == "HEAD";
-  std::string response;
-  if (first == std::string_view::npos || first == last ||
-      !line.substr(last + 1).starts_with("HTTP/1.")) {
-    response = PlainResponse("400 Bad Request", false);
-  } else if (path != "/metrics" && path != "/") {
-    response = PlainResponse("404 Not Found", head);
-  } else if (method != "GET" && !head) {
-    response =
-        PlainResponse("405 Method Not Allowed", false, "Allow: GET, HEAD\r\n");
-  } else if (path == "/") {
-    response = ask_page_ ? PageResponse(head)
-                         : Response("200 OK", "text/html; charset=utf-8",
-                                    kIndexPage, head);
-  }
-  if (!response.empty()) {
-    if (connection.Send(response, options_.send_timeout)) connection.Linger();
-    return;
-  }
-
-  if (!connection.Send(kMetricsHead, options_.send_timeout)) return;
-  if (!head) {
-    TextWriter writer([&](std::string_view text) {
-      return connection.Send(text, options_.send_timeout);
-    });
-    write_metrics_(writer);
-    if (!writer.Flush()) return;
-  }
-  connection.Linger();
+bool ScrapeServer::Serve(const Job& job) {
+  Sender sender(*this, job.fd);
+  if (job.page) return sender.Send(PageResponse(job.head));
+  if (!sender.Send(kMetricsHead)) return false;
+  if (job.head) return true;
+  TextWriter writer([&](std::string_view text) { return sender.Send(text); });
+  write_metrics_(writer);
+  return writer.Flush();
 }
 
 std::string ScrapeServer::PageResponse(bool head) {
@@ -356,7 +613,8 @@ std::string ScrapeServer::PageResponse(bool head) {
   ask_page_(PageReply(state));
   // The answer may still come after this gives up: it then goes to `state`
   // alone, which the last copy of the reply frees.
-  if (!WaitReady(fd, POLLIN, wake_fd_, Clock::now() + options_.page_timeout)) {
+  if (WaitFor(fd, POLLIN, wake_fd_, Clock::now() + options_.page_timeout) !=
+      Wait::kReady) {
     return unavailable();
   }
   std::function<std::string()> render;

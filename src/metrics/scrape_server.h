@@ -4,12 +4,22 @@
 // request (Connection: close); the exposition is streamed to the client as
 // it is written, through a fixed buffer, so a scrape's memory does not
 // grow with the number of series.
+//
+// One thread accepts connections, reads their requests, answers the small
+// responses and drains connections after their response, all without
+// blocking; only a complete request for /metrics or / takes a worker. So a
+// client that sends its request slowly, or never, holds no worker, and one
+// that does not read its response holds one only while nobody waits.
 #ifndef WATCHD_METRICS_SCRAPE_SERVER_H_
 #define WATCHD_METRICS_SCRAPE_SERVER_H_
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,12 +47,18 @@ class PageReply {
 };
 
 struct ScrapeServerOptions {
-  // Connections served at once; more wait in the listen backlog.
+  // Responses written at once; more complete requests wait for a worker.
   int workers = 4;
+  // Connections held at once, whatever their stage; past it the oldest
+  // one still sending its request (or being drained) is dropped.
+  int max_connections = 256;
   // A client that has not sent its request headers by then is dropped...
   std::chrono::milliseconds request_timeout{10000};
-  // ...and so is one that takes nothing of its response for this long.
+  // ...and so is one that takes nothing of its response for this long,
+  // or for a second while another request waits for a worker...
   std::chrono::milliseconds send_timeout{10000};
+  // ...or has not taken the whole response by then.
+  std::chrono::milliseconds response_timeout{60000};
   // How long a request for / waits for its PageReply; then it is answered
   // 503 (the loop is stalled or stopping).
   std::chrono::milliseconds page_timeout{2000};
@@ -73,22 +89,55 @@ class ScrapeServer {
   int port() const { return port_; }
 
  private:
-  ScrapeServer(int listen_fd, int wake_fd, WriteMetrics write_metrics,
-               AskPage ask_page, const ScrapeServerOptions& options);
-  // A worker: accepts and serves one connection at a time until woken.
+  // A complete request for /metrics or /, waiting for a worker.
+  struct Job {
+    int fd;
+    bool page;  // "/" (else /metrics)
+    bool head;
+  };
+  // A connection a worker is done with: drained, or closed at once.
+  struct Done {
+    int fd;
+    bool linger;
+  };
+  class Acceptor;
+  class Sender;
+
+  ScrapeServer(int listen_fd, int wake_fd, int done_fd,
+               WriteMetrics write_metrics, AskPage ask_page,
+               const ScrapeServerOptions& options);
+  // A worker: writes the responses of queued jobs until the server stops.
   void Work();
-  void Serve(int fd);
+  // True when the whole response went out.
+  bool Serve(const Job& job);
   // The whole response for /: a 503 when the page does not come in time
   // or the server stops meanwhile.
   std::string PageResponse(bool head);
+  // Called by the acceptor; each job ends in exactly one Done.
+  void Enqueue(Job job);
+  void HandBack(Done done);
+  std::vector<Done> TakeDone();
 
   const int listen_fd_;
   // An eventfd, readable once the server stops: every wait polls it too.
   const int wake_fd_;
+  // An eventfd that wakes the acceptor when a worker hands back a
+  // connection.
+  const int done_fd_;
   const WriteMetrics write_metrics_;
   const AskPage ask_page_;
   const ScrapeServerOptions options_;
   int port_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable job_ready_;
+  bool stopping_ = false;   // guarded by mutex_
+  std::deque<Job> jobs_;    // guarded by mutex_
+  std::vector<Done> done_;  // guarded by mutex_
+  // jobs_.size(), read by workers whose client is not reading.
+  std::atomic<size_t> waiting_{0};
+
+  std::thread acceptor_;
   std::vector<std::thread> workers_;
 };
 

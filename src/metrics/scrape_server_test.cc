@@ -237,6 +237,114 @@ TEST_F(ScrapeServerTest, StalledReadersAreDroppedAfterTheTimeout) {
   close(stalled);
 }
 
+// Clients that send their request slowly, or never, wait on the accepting
+// thread, not on a worker: a scraper is served at once beside a dozen of
+// them, however long their request timeout, and they are still connected.
+TEST_F(ScrapeServerTest, SlowRequestsHoldNoWorker) {
+  ScrapeServerOptions options;
+  options.workers = 1;
+  options.request_timeout = seconds(600);
+  StartServer(options);
+  std::vector<int> slow;
+  for (int i = 0; i < 12; ++i) {
+    slow.push_back(i % 2 == 0 ? Idle() : Idle("GET /metrics HTTP/1.1\r\n"));
+  }
+  WaitAccepted();
+  std::optional<HttpResponse> r = testing::Exchange(
+      port_, "GET /metrics HTTP/1.1\r\n\r\n", "127.0.0.1", seconds(30));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, Body(3));
+  for (int fd : slow) {
+    char byte;
+    EXPECT_EQ(recv(fd, &byte, 1, MSG_DONTWAIT), -1);
+    EXPECT_EQ(errno, EAGAIN);
+    close(fd);
+  }
+}
+
+// A client that reads nothing of a big response holds its worker while
+// nobody else waits, and gives it up to a scraper that comes: the scraper
+// is served long before the send timeout.
+TEST_F(ScrapeServerTest, AStalledReaderGivesItsWorkerToTheNextScraper) {
+  ScrapeServerOptions options;
+  options.workers = 1;
+  options.send_timeout = seconds(600);
+  StartServer(options);
+  next_big_ = true;
+  int stalled = Idle("GET /metrics HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return scrapes_started_ == 1; }, seconds(30)));
+  std::optional<HttpResponse> r = testing::Exchange(
+      port_, "GET /metrics HTTP/1.1\r\n\r\n", "127.0.0.1", seconds(30));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, Body(3));
+  EXPECT_EQ(writes_refused_, 1);
+  close(stalled);
+}
+
+// A client that keeps reading, but too slowly to take the response within
+// the response timeout, is cut off: the stall timeout alone would never
+// end it.
+TEST_F(ScrapeServerTest, AResponseNotTakenInTimeIsCut) {
+  ScrapeServerOptions options;
+  options.workers = 1;
+  options.response_timeout = milliseconds(500);
+  StartServer(options);
+  next_big_ = true;
+  int fd = Idle("GET /metrics HTTP/1.1\r\n\r\n");
+  size_t received = 0;
+  bool closed = false;
+  const auto give_up = std::chrono::steady_clock::now() + seconds(60);
+  while (!closed && std::chrono::steady_clock::now() < give_up) {
+    char buffer[65536];
+    ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) {
+      closed = true;
+    } else {
+      received += static_cast<size_t>(n);
+      // A slow reader: a few MiB/s.
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+  }
+  close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(received, Body(kBigSamples).size());
+  EXPECT_TRUE(
+      testing::WaitFor([&] { return writes_refused_ == 1; }, seconds(30)));
+}
+
+// Past max_connections, the client waiting longest for its request is
+// dropped to make room; none is dropped while there is room.
+TEST_F(ScrapeServerTest, PastTheConnectionLimitTheOldestWaitingIsDropped) {
+  ScrapeServerOptions options;
+  options.workers = 1;
+  options.max_connections = 3;
+  options.request_timeout = seconds(600);
+  StartServer(options);
+  int first = Idle();
+  WaitAccepted();
+  int second = Idle();
+  int third = Idle();
+  WaitAccepted();
+  char byte;
+  EXPECT_EQ(recv(first, &byte, 1, MSG_DONTWAIT), -1);
+  int fourth = Idle();
+  // Closed without a response.
+  EXPECT_EQ(testing::ReadToEnd(first), "");
+  std::optional<HttpResponse> r = testing::Exchange(
+      port_, "GET /metrics HTTP/1.1\r\n\r\n", "127.0.0.1", seconds(30));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(testing::ReadToEnd(second), "");
+  for (int fd : {third, fourth}) {
+    EXPECT_EQ(recv(fd, &byte, 1, MSG_DONTWAIT), -1);
+    EXPECT_EQ(errno, EAGAIN);
+  }
+  for (int fd : {first, second, third, fourth}) close(fd);
+}
+
 TEST_F(ScrapeServerTest, StopsPromptlyWithClientsConnected) {
   ScrapeServerOptions options;
   options.workers = 2;

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/support/http_server.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/net.h"
 #include "tests/support/subprocess.h"
@@ -19,37 +20,6 @@ using std::chrono::seconds;
 using Labels = std::map<std::string, std::string>;
 
 constexpr auto kVerdictTimeout = seconds(30);
-
-class HttpServer {
- public:
-  explicit HttpServer(std::vector<std::string> extra = {}) {
-    port_ = FreePort();
-    std::vector<std::string> argv = {"python3",
-                                     SourcePath("tests/servers/http_server.py"),
-                                     "--port", std::to_string(port_)};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.insert(argv.end(), {"--ready-file", log_.File("ready")});
-    started_ = process_.Start(argv, log_.File("server.log"));
-  }
-  // The server writes its ready file once it listens (a server that never
-  // accepts cannot be probed by connecting).
-  bool WaitReady() {
-    return started_ &&
-           WaitFor([&] { return !ReadFile(log_.File("ready")).empty(); },
-                   seconds(20));
-  }
-  int port() const { return port_; }
-  std::string Url(const std::string& path, const std::string& scheme = "http",
-                  const std::string& host = "127.0.0.1") const {
-    return scheme + "://" + host + ":" + std::to_string(port_) + path;
-  }
-
- private:
-  TempDir log_;
-  int port_;
-  bool started_ = false;
-  Subprocess process_;
-};
 
 // A check run every `timeout` (at least 250ms), failing after two misses.
 std::string HttpCheck(const std::string& name, const std::string& url,
