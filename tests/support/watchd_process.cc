@@ -19,11 +19,18 @@ WatchdProcess::WatchdProcess(const std::string& services_yaml,
 bool WatchdProcess::Rewrite(const std::string& services_yaml,
                             const std::string& extra_yaml,
                             const std::string& daemon_yaml) {
-  std::string config =
-      "daemon:\n  metrics_listen: 127.0.0.1:" + std::to_string(metrics_port_) +
-      "\n  control_socket: " + dir_.File("control.sock") +
-      "\n  state_file: " + dir_.File("state.json") + "\n  log_level: debug\n" +
-      daemon_yaml + extra_yaml + "services:\n" + services_yaml;
+  // Each default key unless `daemon_yaml` sets it.
+  std::string config = "daemon:\n";
+  auto key = [&](const std::string& name, const std::string& value) {
+    if (daemon_yaml.find("  " + name + ":") == std::string::npos) {
+      config += "  " + name + ": " + value + "\n";
+    }
+  };
+  key("metrics_listen", "127.0.0.1:" + std::to_string(metrics_port_));
+  key("control_socket", dir_.File("control.sock"));
+  key("state_file", dir_.File("state.json"));
+  key("log_level", "debug");
+  config += daemon_yaml + extra_yaml + "services:\n" + services_yaml;
   // Replaced whole: a reload never reads a half-written file.
   return ReplaceFile(config_path_, config);
 }

@@ -17,7 +17,9 @@ class WatchdProcess {
  public:
   // `services_yaml` is the `services:` section's body (indented two
   // spaces); a daemon section with a free metrics port is added.
-  // `daemon_yaml`: more keys of the daemon section (indented two spaces).
+  // `daemon_yaml`: more keys of the daemon section (indented two spaces);
+  // a key it sets replaces the default (metrics_listen, control_socket,
+  // state_file, log_level).
   explicit WatchdProcess(const std::string& services_yaml,
                          const std::string& extra_yaml = "",
                          const std::string& daemon_yaml = "");
