@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/event_loop.h"
+#include "tests/support/loop_wait.h"
 #include "tests/support/net.h"
 #include "tests/support/probe_reentry.h"
 #include "tests/support/subprocess.h"
@@ -122,10 +123,12 @@ class Acceptor {
 // but the listener, still open on either side.
 struct PortSockets {
   int time_wait = 0;
+  int syn_sent = 0;  // also counted in others
   int others = 0;
 };
 
 PortSockets SocketsOfPort(int port) {
+  constexpr int kSynSent = 0x02;
   constexpr int kTimeWait = 0x06;
   constexpr int kListen = 0x0A;
   PortSockets counts;
@@ -145,6 +148,7 @@ PortSockets SocketsOfPort(int port) {
       ++counts.time_wait;
     } else if ((remote_port == port || local_port == port) && st != kListen) {
       ++counts.others;
+      if (remote_port == port && st == kSynSent) ++counts.syn_sent;
     }
   }
   return counts;
@@ -208,13 +212,15 @@ class TcpProbeTest : public ::testing::Test {
     return cond();
   }
 
-  // Runs the loop for `d` (to see that nothing happens).
-  void RunFor(Duration d) {
-    const TimePoint until = loop_.Now() + d;
-    while (loop_.Now() < until) loop_.RunOnce(milliseconds(50));
+  // Jumps the loop's clock past a run's `timeout` and runs the loop past
+  // all that was pending: anything the run was still due is then over.
+  bool RunPastTimeout(Duration timeout) {
+    clock_.Advance(timeout + seconds(1));
+    return testing::RunLoopPastPending(loop_);
   }
 
-  EventLoop loop_;
+  testing::SteppedClock clock_;
+  EventLoop loop_{&clock_};
   testing::TempDir dir_;
   testing::Subprocess server_;
   std::unique_ptr<Resolver> resolver_;
@@ -371,35 +377,75 @@ TEST_F(TcpProbeTest, FullBacklogStaysInFlightUntilCancelled) {
   connect(filler, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   pollfd pfd{filler, POLLOUT, 0};
   ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+  ASSERT_EQ(SocketsOfPort(listener.port()).syn_sent, 0);
 
   const int fds = OpenFds();
   TcpProbe probe(Config("127.0.0.1", listener.port()), &loop_, resolver_.get());
   int calls = 0;
   probe.Start(seconds(2), [&](ProbeResult) { ++calls; });
-  RunFor(seconds(1));
+  // Its handshake unanswered, past its timeout: still in flight (the Check,
+  // not the probe, ends the run), with nothing arrived it could have missed.
+  ASSERT_EQ(SocketsOfPort(listener.port()).syn_sent, 1);
+  ASSERT_TRUE(RunPastTimeout(seconds(2)));
   EXPECT_EQ(calls, 0);
+  EXPECT_EQ(SocketsOfPort(listener.port()).syn_sent, 1) << "still unanswered";
   EXPECT_EQ(OpenFds(), fds + 1) << "the probe's socket";
   probe.Cancel();
   EXPECT_EQ(OpenFds(), fds);
-  RunFor(milliseconds(200));
+  // Its socket gone from the kernel, no answer can reach the run.
+  EXPECT_TRUE(
+      RunUntil([&] { return SocketsOfPort(listener.port()).syn_sent == 0; },
+               seconds(10)));
+  ASSERT_TRUE(RunPastTimeout(seconds(2)));
   EXPECT_EQ(calls, 0);
   close(filler);
 }
 
 TEST_F(TcpProbeTest, SilentPeerStaysInFlightUntilCancelled) {
-  const int port = StartServer({"--mode", "hold"});
+  Listener listener("127.0.0.1");
+  ASSERT_TRUE(listener.ok());
+  int peer = -1;  // the server's end, played by the test
+  std::string heard;
+  auto hear = [&] {
+    if (peer < 0) {
+      pollfd pfd{listener.fd(), POLLIN, 0};
+      if (poll(&pfd, 1, 0) != 1) return;
+      peer = accept4(listener.fd(), nullptr, nullptr,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (peer < 0) return;
+    }
+    char buf[512];
+    ssize_t n;
+    while ((n = recv(peer, buf, sizeof(buf), 0)) > 0) heard.append(buf, n);
+  };
   const int fds = OpenFds();
   int calls = 0;
   {
-    TcpProbe probe(Config("127.0.0.1", port, "hello\n", "never"), &loop_,
-                   resolver_.get());
+    TcpProbe probe(Config("127.0.0.1", listener.port(), "hello\n", "never"),
+                   &loop_, resolver_.get());
     probe.Start(seconds(2), [&](ProbeResult) { ++calls; });
-    RunFor(seconds(1));
+    // All sent, nothing answered, past its timeout: the run waits to read.
+    ASSERT_TRUE(RunUntil([&] {
+      hear();
+      return heard == "hello\n";
+    }));
+    ASSERT_TRUE(RunPastTimeout(seconds(2)));
     EXPECT_EQ(calls, 0);
   }  // destroyed in flight
-  EXPECT_EQ(OpenFds(), fds);
-  RunFor(milliseconds(200));
+  EXPECT_EQ(OpenFds(), fds + 1) << "only the peer's end is left";
+  // The peer answers what the run waited for, then sees that the probe's
+  // end is gone: the answer can reach no one.
+  send(peer, "never\n", 6, MSG_NOSIGNAL);
+  EXPECT_TRUE(RunUntil(
+      [&] {
+        char buf[512];
+        ssize_t n = recv(peer, buf, sizeof(buf), 0);
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+      },
+      seconds(10)));
+  ASSERT_TRUE(RunPastTimeout(seconds(2)));
   EXPECT_EQ(calls, 0);
+  close(peer);
 }
 
 TEST_F(TcpProbeTest, BadExpectIsAnError) {
