@@ -15,6 +15,7 @@ for arg in "$@"; do
              python3-aiosmtpd  # the SMTP server mail notifications are tested on
              chromium  # headless, loads the status page at / in its e2e test
              groff-base man-db  # the man pages are rendered and linted
+             clang libclang-rt-14-dev  # libFuzzer: scripts/fuzz.sh
              systemd)  # systemd-analyze verifies the unit; PID 1 is not touched
       ;;
     --bench)  # bench/*.sh: the servers and the tools watchd is compared with

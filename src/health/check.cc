@@ -143,8 +143,9 @@ void Check::Run() {
 
 void Check::OnTimeout() {
   if (!running_) return;
+  ProbeResult result = probe_->TimedOut(timeout_);
   probe_->Cancel();
-  Complete(probe_->TimedOut(timeout_));
+  Complete(std::move(result));
 }
 
 void Check::Complete(ProbeResult result) {

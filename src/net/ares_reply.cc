@@ -199,6 +199,11 @@ int ParseDnsReply(const unsigned char* abuf, int alen, int type,
       break;
   }
   if (rc == ARES_SUCCESS && out->records.empty()) rc = ARES_ENODATA;
+  // c-ares' parsers answer EBADNAME for a record's name they cannot
+  // expand: in a reply, that is a malformed reply, not a bad name asked.
+  if (rc != ARES_SUCCESS && rc != ARES_ENODATA && rc != ARES_ENOMEM) {
+    rc = ARES_EBADRESP;
+  }
   return rc;
 }
 

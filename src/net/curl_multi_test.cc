@@ -1,6 +1,11 @@
 #include "net/curl_multi.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -11,6 +16,7 @@
 
 #include "core/event_loop.h"
 #include "core/fake_clock.h"
+#include "tests/support/loop_wait.h"
 #include "tests/support/net.h"
 #include "tests/support/subprocess.h"
 
@@ -30,6 +36,70 @@ curl_socket_t RecordSocket(void* out, curl_socket_t fd, curlsocktype) {
   *static_cast<curl_socket_t*>(out) = fd;
   return CURL_SOCKOPT_OK;
 }
+
+// The server end of one connection, played by the test: it reads the
+// request and answers only when told, so the test knows what the client
+// could have received, and sees when the client's end goes.
+class Peer {
+ public:
+  Peer() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ok_ =
+        bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+        listen(listen_fd_, 4) == 0 &&
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Peer() {
+    if (fd_ >= 0) close(fd_);
+    close(listen_fd_);
+  }
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+
+  // These never block (for RunUntil conditions).
+  // True once a connection came and its request head was read.
+  bool GotRequest() {
+    if (fd_ < 0) {
+      fd_ = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd_ < 0) return false;
+    }
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd_, buf, sizeof(buf), 0)) > 0) request_.append(buf, n);
+    return request_.find("\r\n\r\n") != std::string::npos;
+  }
+  // Sends a whole response; errors are ignored (the client may be gone).
+  void Answer(const std::string& response) {
+    [[maybe_unused]] ssize_t n =
+        send(fd_, response.data(), response.size(), MSG_NOSIGNAL);
+  }
+  // True once the client closed or reset the connection.
+  bool SawClose() {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n > 0) continue;
+      return n == 0 || (errno != EAGAIN && errno != EINTR);
+    }
+  }
+
+ private:
+  int listen_fd_ = -1;
+  int fd_ = -1;
+  int port_ = 0;
+  bool ok_ = false;
+  std::string request_;
+};
+
+constexpr char kOkResponse[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 class CurlMultiTest : public ::testing::Test {
  protected:
@@ -75,11 +145,6 @@ class CurlMultiTest : public ::testing::Test {
     TimePoint deadline = loop_.Now() + limit;
     while (!cond() && loop_.Now() < deadline) loop_.RunOnce(milliseconds(50));
     return cond();
-  }
-
-  // Runs the loop for `d` whatever happens: for asserting that nothing does.
-  void RunFor(Duration d) {
-    RunUntil([] { return false; }, d);
   }
 
   EventLoop loop_;
@@ -160,21 +225,30 @@ TEST_F(CurlMultiTest, PoolReusesReleasedHandles) {
 }
 
 TEST_F(CurlMultiTest, RemoveCancelsWithoutCallbackAndUnwatches) {
+  Peer peer;
+  ASSERT_TRUE(peer.ok());
   std::string body;
   curl_socket_t fd = CURL_SOCKET_BAD;
-  CURL* easy = Prepare(Url("/hang"), &body, &fd);
+  CURL* easy = Prepare(Url("/hang", peer.port()), &body, &fd);
   bool called = false;
   ASSERT_TRUE(multi_->Add(easy, [&](CURLcode) { called = true; }).ok());
+  // The request is out and unanswered: the transfer waits on its socket.
   ASSERT_TRUE(RunUntil([&] {
-    return fd != CURL_SOCKET_BAD && loop_.IsWatched(static_cast<int>(fd));
+    return peer.GotRequest() && fd != CURL_SOCKET_BAD &&
+           loop_.IsWatched(static_cast<int>(fd));
   }));
-  RunFor(milliseconds(300));
+  ASSERT_TRUE(testing::RunLoopPastPending(loop_));
   EXPECT_FALSE(called);
   multi_->Remove(easy);
   EXPECT_EQ(multi_->in_flight(), 0u);
   EXPECT_FALSE(loop_.IsWatched(static_cast<int>(fd)));
-  RunFor(milliseconds(300));
+  // The peer answers in full, then sees curl's end go: a transfer still
+  // running would have been handed that answer first.
+  peer.Answer(kOkResponse);
+  EXPECT_TRUE(RunUntil([&] { return peer.SawClose(); }));
+  ASSERT_TRUE(testing::RunLoopPastPending(loop_));
   EXPECT_FALSE(called);
+  EXPECT_EQ(body, "");
   multi_->Remove(easy);  // no longer in flight: a no-op
   multi_->Release(easy);
 }

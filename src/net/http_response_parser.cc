@@ -2,12 +2,30 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 namespace watchd {
 namespace {
 
-constexpr size_t kMaxChunkLine = 4096;
+// Longest trailer line accepted: libcurl's (it keeps one with its CRLF and a
+// NUL in 4 KiB), so both http paths agree.
+constexpr size_t kMaxTrailerLine = 4096 - 3;
+// Hex digits of a chunk size: as many as libcurl reads (a curl_off_t's).
+constexpr size_t kMaxChunkDigits = 16;
 constexpr std::string_view kMalformed = "malformed response";
+constexpr std::string_view kHttp = "HTTP/";
+
+// "malformed response: <what>", built only on failure (no allocation on
+// the way of a good response).
+std::string Malformed(std::string_view what) {
+  return std::string(kMalformed) + ": " + std::string(what);
+}
+
+// Whether data could begin a response: "HTTP/" or as much of it as came.
+bool StartsLikeHttp(std::string_view data) {
+  size_t n = std::min(data.size(), kHttp.size());
+  return data.substr(0, n) == kHttp.substr(0, n);
+}
 
 // Position just past the blank line ending a head ("\r\n\r\n" or a bare
 // "\n\n"), searching from `from`; npos when not there yet.
@@ -40,6 +58,29 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
          });
 }
 
+// "HTTP/1.1 200 OK": HTTP/1.0 or 1.1 (libcurl refuses other versions),
+// space, three digits from 100, then space or nothing. The status, or 0 when
+// malformed.
+int ParseStatusLine(std::string_view line) {
+  line = Trim(line);
+  if (line.size() < 12 ||
+      (line.substr(0, 9) != "HTTP/1.1 " && line.substr(0, 9) != "HTTP/1.0 ") ||
+      !std::all_of(line.begin() + 9, line.begin() + 12,
+                   [](char c) { return c >= '0' && c <= '9'; }) ||
+      (line.size() > 12 && line[12] != ' ')) {
+    return 0;
+  }
+  int status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+  return status < 100 ? 0 : status;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Decimal digits only, no overflow.
 bool ParseLength(std::string_view s, uint64_t* out) {
   if (s.empty() || s.size() > 18) return false;
@@ -50,13 +91,6 @@ bool ParseLength(std::string_view s, uint64_t* out) {
   }
   *out = v;
   return true;
-}
-
-// Whether the last coding of a Transfer-Encoding list is "chunked".
-bool EndsWithChunked(std::string_view value) {
-  size_t comma = value.rfind(',');
-  if (comma != std::string_view::npos) value.remove_prefix(comma + 1);
-  return EqualsNoCase(Trim(value), "chunked");
 }
 
 }  // namespace
@@ -76,20 +110,30 @@ HttpResponseParser::State HttpResponseParser::Feed(std::string_view data) {
 
 HttpResponseParser::State HttpResponseParser::Finish() {
   if (final()) return state_;
-  if (!any_bytes_) {
-    Fail("empty reply");
-  } else if (state_ == State::kBody && framing_ == Framing::kUntilClose) {
+  if (state_ == State::kBody && framing_ == Framing::kUntilClose) {
     state_ = State::kDone;
+  } else if (state_ == State::kHead && head_.find('\n') != std::string::npos) {
+    Fail(ReadStatusLine() ? "response cut short" : std::string(kMalformed));
+  } else if (state_ == State::kHead && status_ == 0) {
+    // Closed before a whole status line (libcurl's "empty reply" too).
+    Fail("empty reply");
   } else {
     Fail("response cut short");
   }
   return state_;
 }
 
+bool HttpResponseParser::ReadStatusLine() {
+  int status =
+      ParseStatusLine(std::string_view(head_).substr(0, head_.find('\n')));
+  if (status != 0) status_ = status;
+  return status != 0;
+}
+
 size_t HttpResponseParser::FeedHead(std::string_view data) {
   // Most heads arrive whole in one read: parse them in place.
   if (head_.empty()) {
-    if (data.size() >= 5 && data.substr(0, 5) != "HTTP/") {
+    if (!StartsLikeHttp(data)) {
       Fail(std::string(kMalformed));
       return data.size();
     }
@@ -102,14 +146,16 @@ size_t HttpResponseParser::FeedHead(std::string_view data) {
   size_t old = head_.size();
   size_t take = std::min(data.size(), kMaxHead + 1 - old);
   head_.append(data.data(), take);
-  if (head_.size() >= 5 && head_.compare(0, 5, "HTTP/") != 0) {
+  if (!StartsLikeHttp(head_)) {
     Fail(std::string(kMalformed));
     return data.size();
   }
   size_t end = FindHeadEnd(head_, old >= 3 ? old - 3 : 0);
   if (end == std::string::npos) {
     if (head_.size() > kMaxHead) {
-      Fail(std::string(kMalformed) + ": headers too long");
+      // The status line was read (libcurl reports it too).
+      ReadStatusLine();
+      Fail(Malformed("headers too long"));
       return data.size();
     }
     return take;
@@ -121,25 +167,22 @@ size_t HttpResponseParser::FeedHead(std::string_view data) {
 }
 
 void HttpResponseParser::ParseHead(std::string_view head) {
+  // A NUL in a head is refused outright, as libcurl does: fields with one
+  // mean different things to different readers.
   size_t eol = head.find('\n');
-  std::string_view line = Trim(head.substr(0, eol));
-  // "HTTP/1.1 200 OK": version, space, three digits, then space or nothing.
-  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." ||
-      !isdigit(static_cast<unsigned char>(line[7])) || line[8] != ' ' ||
-      !std::all_of(line.begin() + 9, line.begin() + 12,
-                   [](char c) { return c >= '0' && c <= '9'; }) ||
-      (line.size() > 12 && line[12] != ' ')) {
+  std::string_view line = head.substr(0, eol);
+  if (line.find('\0') != std::string_view::npos) {
+    Fail(Malformed("NUL in header"));
+    return;
+  }
+  int status = ParseStatusLine(line);
+  if (status == 0) {
     Fail(std::string(kMalformed));
     return;
   }
-  status_ = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-  if (status_ < 100) {
-    Fail(std::string(kMalformed));
-    return;
-  }
+  status_ = status;
 
   bool chunked = false;
-  bool has_encoding = false;
   bool has_length = false;
   uint64_t length = 0;
   for (size_t pos = eol + 1; pos < head.size();) {
@@ -147,33 +190,47 @@ void HttpResponseParser::ParseHead(std::string_view head) {
     if (next == std::string_view::npos) next = head.size();
     std::string_view header = head.substr(pos, next - pos);
     pos = next + 1;
-    size_t colon = header.find(':');
-    // Blank line, obsolete folding or junk: nothing the framing needs.
-    if (colon == std::string_view::npos || colon == 0 || header[0] == ' ' ||
-        header[0] == '\t') {
+    if (header.find('\0') != std::string_view::npos) {
+      Fail(Malformed("NUL in header"));
+      return;
+    }
+    // The blank line, and obsolete folding (a value continued): nothing the
+    // framing needs.
+    if (Trim(header).empty() || header[0] == ' ' || header[0] == '\t') {
       continue;
+    }
+    size_t colon = header.find(':');
+    if (colon == std::string_view::npos) {
+      Fail(Malformed("header without colon"));
+      return;
     }
     std::string_view name = header.substr(0, colon);
     std::string_view value = Trim(header.substr(colon + 1));
     if (EqualsNoCase(name, "content-length")) {
       uint64_t v = 0;
       if (!ParseLength(value, &v) || (has_length && v != length)) {
-        Fail(std::string(kMalformed) + ": bad Content-Length");
+        Fail(Malformed("bad Content-Length"));
         return;
       }
       has_length = true;
       length = v;
     } else if (EqualsNoCase(name, "transfer-encoding")) {
-      has_encoding = true;
-      chunked = EndsWithChunked(value);
+      // watchd sends no TE, so a server may use no coding but chunked
+      // (RFC 9112, 6.1); the body of another (gzip) could not be matched,
+      // and libcurl would decode it where this client cannot.
+      if (!EqualsNoCase(value, "chunked")) {
+        Fail(Malformed("unsupported Transfer-Encoding"));
+        return;
+      }
+      chunked = true;
     }
   }
 
   if (status_ < 200 && status_ != 101) return;  // interim: the real one next
   if (head_request_ || status_ < 200 || status_ == 204 || status_ == 304) {
     state_ = State::kDone;
-  } else if (has_encoding) {
-    framing_ = chunked ? Framing::kChunked : Framing::kUntilClose;
+  } else if (chunked) {
+    framing_ = Framing::kChunked;
     state_ = State::kBody;
   } else if (has_length) {
     framing_ = Framing::kLength;
@@ -222,46 +279,46 @@ size_t HttpResponseParser::FeedChunked(std::string_view data) {
       if (c == '\n') {
         chunk_ = ChunkPhase::kSize;
       } else if (c != '\r') {
-        Fail(std::string(kMalformed) + ": bad chunk");
+        Fail(Malformed("bad chunk"));
       }
       continue;
     }
-    if (c != '\n') {
-      if (chunk_line_.size() >= kMaxChunkLine) {
-        Fail(std::string(kMalformed) + ": bad chunk");
-      } else {
-        chunk_line_ += c;
-      }
-      continue;
-    }
-    std::string_view line = Trim(chunk_line_);
     if (chunk_ == ChunkPhase::kTrailer) {
-      if (line.empty()) state_ = State::kDone;
-      chunk_line_.clear();
+      // Trailer fields are not used: only counted, each line up to libcurl's
+      // bound, until the blank line.
+      if (c == '\n') {
+        if (line_bytes_ == 0) state_ = State::kDone;
+        line_bytes_ = 0;
+      } else if (c != '\r' && ++line_bytes_ > kMaxTrailerLine) {
+        Fail(Malformed("bad chunk"));
+      }
       continue;
     }
-    // kSize: hex digits, then maybe ";extension".
-    uint64_t size = 0;
-    size_t digits = 0;
-    for (char h : line) {
-      int v =
-          isxdigit(static_cast<unsigned char>(h))
-              ? (isdigit(static_cast<unsigned char>(h))
-                     ? h - '0'
-                     : std::tolower(static_cast<unsigned char>(h)) - 'a' + 10)
-              : -1;
-      if (v < 0) break;
-      if (++digits > 15) break;
-      size = size * 16 + static_cast<uint64_t>(v);
-    }
-    if (digits == 0 || digits > 15 ||
-        (digits < line.size() && line[digits] != ';' && line[digits] != ' ' &&
-         line[digits] != '\t')) {
-      Fail(std::string(kMalformed) + ": bad chunk");
+    // kSize: hex digits first; what follows them up to the end of the line
+    // (an extension, spaces, anything) is skipped unread and unbounded, as
+    // libcurl does: the size is all the framing needs, and a timeout ends
+    // a line that never does.
+    if (c != '\n') {
+      int digit = in_extension_ ? -1 : HexValue(c);
+      if (digit >= 0 && ++line_bytes_ <= kMaxChunkDigits) {
+        chunk_size_ = chunk_size_ * 16 + static_cast<uint64_t>(digit);
+      } else if (digit >= 0 || line_bytes_ == 0) {
+        Fail(Malformed("bad chunk"));  // too many digits, or none first
+      } else {
+        in_extension_ = true;
+      }
       continue;
     }
-    chunk_line_.clear();
-    if (size == 0) {
+    uint64_t size = chunk_size_;
+    bool digits = line_bytes_ > 0;
+    line_bytes_ = 0;
+    chunk_size_ = 0;
+    in_extension_ = false;
+    // No digits, or more than a curl_off_t holds.
+    if (!digits ||
+        size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      Fail(Malformed("bad chunk"));
+    } else if (size == 0) {
       chunk_ = ChunkPhase::kTrailer;
     } else {
       remaining_ = size;

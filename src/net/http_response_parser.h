@@ -55,6 +55,9 @@ class HttpResponseParser {
   size_t FeedChunked(std::string_view data);
   // Takes up to n body bytes of data; false once max_body is reached.
   bool TakeBody(std::string_view data);
+  // Sets status_ from a whole first line in head_; false when there is
+  // none or it is malformed.
+  bool ReadStatusLine();
   void Fail(std::string why);
 
   bool head_request_;
@@ -68,7 +71,12 @@ class HttpResponseParser {
   Framing framing_ = Framing::kUntilClose;
   uint64_t remaining_ = 0;  // of the body (kLength) or of the chunk
   ChunkPhase chunk_ = ChunkPhase::kSize;
-  std::string chunk_line_;  // a chunk-size or trailer line being read
+  // The line being read in a chunked body: of a chunk size, its digits (and
+  // their value, and whether the rest of the line is being skipped); of a
+  // trailer, its length.
+  size_t line_bytes_ = 0;
+  uint64_t chunk_size_ = 0;
+  bool in_extension_ = false;
   std::string body_;
   uint64_t body_read_ = 0;
   std::string error_;

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "core/event_loop.h"
@@ -150,6 +151,39 @@ bool IsNegative(int status) {
   return status == ARES_ENOTFOUND || status == ARES_ENODATA;
 }
 
+// When the CNAMEs of a reply without the records asked for lead from
+// `name` around a loop, says so: "CNAME loop: a.test -> b.test -> a.test".
+// (c-ares reads one reply and chases nothing; bare, that is "no A records".)
+// Servers list a chain in its order; a loop of more than four names is
+// summed up rather than listed.
+std::optional<std::string> CnameLoop(const unsigned char* abuf, int alen,
+                                     std::string name) {
+  DnsReply cnames;
+  if (ParseDnsReply(abuf, alen, DnsTypeCode("CNAME"), &cnames) !=
+      ARES_SUCCESS) {
+    return std::nullopt;
+  }
+  while (name.size() > 1 && name.back() == '.') name.pop_back();
+  std::vector<std::string> chain = {Lower(name)};
+  std::unordered_set<std::string> seen = {chain.back()};
+  for (const std::string& target : cnames.records) {
+    chain.push_back(Lower(target));
+    if (seen.insert(chain.back()).second) continue;
+    const auto start = std::find(chain.begin(), chain.end(), chain.back());
+    const size_t names = static_cast<size_t>(chain.end() - start) - 1;
+    if (names > 4) {
+      return "CNAME loop of " + std::to_string(names) + " names through " +
+             chain.back();
+    }
+    std::string loop = "CNAME loop: ";
+    for (auto it = start; it != chain.end(); ++it) {
+      loop += (it == start ? "" : " -> ") + *it;
+    }
+    return loop;
+  }
+  return std::nullopt;
+}
+
 Duration FromTimeval(const timeval& tv) {
   return seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
 }
@@ -198,6 +232,7 @@ class CaresResolver : public Resolver {
     std::string key;
     std::string type;  // "" for address resolution
     std::vector<RequestId> waiters;
+    std::string name;  // as asked
   };
 
   struct Completion {
@@ -331,7 +366,7 @@ Resolver::RequestId CaresResolver::Start(const std::string& name,
       return id;
     }
   }
-  auto* lookup = new Lookup{this, key, type, {id}};
+  auto* lookup = new Lookup{this, key, type, {id}, name};
   if (use_cache) in_flight_.emplace(key, lookup);
   // Registered before the call: c-ares may complete it at once (/etc/hosts,
   // a bad name), through Finish.
@@ -413,8 +448,13 @@ void CaresResolver::OnQueryReply(void* arg, int status, int /*timeouts*/,
       ttl = seconds(reply.min_ttl.value_or(0));
     }
   }
+  std::optional<std::string> loop;
+  if (status == ARES_ENODATA && lookup->type != "CNAME") {
+    loop = CnameLoop(abuf, alen, lookup->name);
+  }
   if (status != ARES_SUCCESS) {
-    outcome.status = Status::Error(AresMessage(status, lookup->type));
+    outcome.status =
+        Status::Error(loop.value_or(AresMessage(status, lookup->type)));
     if (IsNegative(status)) ttl = kNegativeTtl;
   }
   lookup->resolver->Finish(lookup, std::move(outcome), ttl);

@@ -36,7 +36,9 @@ struct ResolveAnswer {
 };
 
 struct QueryAnswer {
-  Status status;  // as in ResolveAnswer; no records: "no MX records"
+  // As in ResolveAnswer; no records: "no MX records"; none but CNAMEs that
+  // loop: "CNAME loop: a.example -> b.example -> a.example".
+  Status status;
   int rcode = 0;  // DNS rcode (3 = NXDOMAIN); -1 when no reply came
   // rdata as text, names without the final dot: A "1.2.3.4", AAAA "::1",
   // CNAME/NS/PTR "host.example", MX "10 mx.example", SRV "prio weight port

@@ -1,5 +1,6 @@
 #include "net/resolver.h"
 
+#include <ares.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <sstream>
 
 #include "core/event_loop.h"
+#include "net/ares_reply.h"
 #include "net/resolver_pool.h"
 #include "tests/support/net.h"
 #include "tests/support/subprocess.h"
@@ -195,6 +197,51 @@ TEST_F(ResolverTest, QueriesEveryRecordType) {
   resolver->Query("svc.test", "HINFO", [&](const QueryAnswer& a) { bad = a; });
   ASSERT_TRUE(bad.has_value());
   EXPECT_EQ(bad->status.message(), "unsupported record type \"HINFO\"");
+}
+
+// tests/faults/dns_test.cc: a CNAME loop was "no A records", as if the name
+// had no address rather than an alias chain that never ends.
+TEST_F(ResolverTest, ACnameLoopIsNamedInOneQuery) {
+  auto resolver = Make(StartServer(
+      {"--record", "l1.test CNAME 60 l2.test", "--record",
+       "l2.test CNAME 60 l3.test", "--record", "l3.test CNAME 60 l4.test",
+       "--record", "l4.test CNAME 60 l5.test", "--record",
+       "l5.test CNAME 60 l1.test", "--record",
+       "dangling.test CNAME 60 elsewhere.example"}));
+  ASSERT_NE(resolver, nullptr);
+  QueryAnswer loop = QueryNow(resolver.get(), "Loop1.test.", "A", false);
+  EXPECT_EQ(loop.status.message(),
+            "CNAME loop: loop1.test -> loop2.test -> loop1.test");
+  EXPECT_EQ(loop.rcode, 0);
+  // c-ares chases nothing: one query, none for the names of the chain.
+  EXPECT_EQ(Queries("loop1.test A"), 1);
+  EXPECT_EQ(Queries("loop2.test A"), 0);
+  EXPECT_EQ(QueryNow(resolver.get(), "l1.test", "AAAA", false).status.message(),
+            "CNAME loop of 5 names through l1.test");
+  // The CNAME itself is an answer; an alias to nothing here is no loop.
+  QueryAnswer cname = QueryNow(resolver.get(), "loop1.test", "CNAME", false);
+  EXPECT_TRUE(cname.status.ok());
+  EXPECT_EQ(cname.records, Addresses{"loop2.test"});
+  EXPECT_EQ(
+      QueryNow(resolver.get(), "dangling.test", "A", false).status.message(),
+      "no A records");
+}
+
+TEST_F(ResolverTest, AZeroTtlIsNeverCached) {
+  auto resolver = Make(StartServer());
+  ASSERT_NE(resolver, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    QueryAnswer answer = QueryNow(resolver.get(), "zero.test", "A");
+    ASSERT_TRUE(answer.status.ok()) << answer.status.ToString();
+    EXPECT_FALSE(answer.from_cache);
+    ResolveAnswer address = ResolveNow(resolver.get(), "zero.test");
+    ASSERT_TRUE(address.status.ok()) << address.status.ToString();
+    EXPECT_EQ(address.addresses, Addresses{"127.0.0.8"});
+    EXPECT_FALSE(address.from_cache);
+  }
+  // Query and Resolve asked A each time; Resolve also AAAA (an empty
+  // NOERROR: cached as "no records" for 5 s, but Resolve asks both).
+  EXPECT_EQ(Queries("zero.test A"), 6);
 }
 
 TEST_F(ResolverTest, CacheHitsDoNotAskTheServer) {
@@ -572,6 +619,19 @@ TEST_F(ResolverTest, RealDnsmasq) {
             Addresses{"127.0.0.2"});
   EXPECT_EQ(QueryNow(resolver.get(), "mail.test", "MX").records,
             Addresses{"10 mx1.test"});
+}
+
+// fuzz/regressions/dns/srv-target-bad-label: c-ares' SRV parser said
+// EBADNAME ("bad DNS name") for a target name with a reserved label type.
+TEST(AresReplyTest, FuzzCrashSrvTargetWithBadLabelIsBadResponse) {
+  const unsigned char reply[] =
+      "\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"  // header
+      "\x01x\x00\x00\x21\x00\x01"                         // x SRV IN
+      "\xc0\x0c\x00\x21\x00\x01\x00\x00\x00\x3c\x00\x08"  // SRV TTL 60
+      "\x00\x0a\x00\x05\x1f\x90\x41\x00";  // 10 5 8080, label 0x41
+  DnsReply out;
+  EXPECT_EQ(ParseDnsReply(reply, sizeof(reply) - 1, DnsTypeCode("SRV"), &out),
+            ARES_EBADRESP);
 }
 
 }  // namespace

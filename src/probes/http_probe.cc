@@ -28,6 +28,13 @@ struct HttpProbe::LeanRun {
 };
 
 struct HttpProbe::Run {
+  // The head as curl hands it over, line by line, read by the plain
+  // client's parser: libcurl lets through heads that client refuses (a
+  // Content-Length that overflows or conflicts, an HTTP/2 status line on an
+  // HTTP/1 connection, a head cut by the close) and bounds them elsewhere,
+  // and both paths must judge a response alike.
+  HttpResponseParser head{/*head_request=*/true, 0, /*keep_body=*/false};
+  bool check_head = true;  // false once the response is HTTP/2 or 3
   CURL* easy = nullptr;
   std::string body;  // kept only when expect_body needs it
   uint64_t body_read = 0;
@@ -60,6 +67,26 @@ std::string Detail(const char* error, CURLcode code) {
     s.pop_back();
   }
   return s;
+}
+
+// The plain client's reason for a malformed response curl refused, found
+// from curl's message: curl 7.88 gives these cases generic codes
+// (CURLE_WEIRD_SERVER_REPLY, CURLE_RECV_ERROR); empty when none matches.
+std::string MalformedReason(const std::string& detail) {
+  static const struct {
+    const char* curl;
+    const char* reason;
+  } kReasons[] = {
+      {"Nul byte in header", "malformed response: NUL in header"},
+      {"Invalid Content-Length", "malformed response: bad Content-Length"},
+      {"Header without colon", "malformed response: header without colon"},
+      {"Too large response headers", "malformed response: headers too long"},
+      {"in chunked-encoding", "malformed response: bad chunk"},
+  };
+  for (const auto& r : kReasons) {
+    if (detail.find(r.curl) != std::string::npos) return r.reason;
+  }
+  return "";
 }
 
 // OpenSSL's notation, as curl's certinfo prints it: "Nov 22 02:19:05 2027
@@ -358,6 +385,36 @@ void HttpProbe::OnExchangeDone(HttpExchange::End end, std::string reason) {
   Finish(std::move(result));
 }
 
+const char* HttpProbe::CurlPhase(CURL* easy, long status) const {
+  curl_off_t connected = 0;
+  curl_off_t handshaken = 0;
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected);
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken);
+  return connected == 0              ? "connecting"
+         : https_ && handshaken == 0 ? "TLS handshake"
+         : status == 0               ? "waiting for response"
+                                     : "reading body";
+}
+
+ProbeResult HttpProbe::TimedOut(Duration timeout) {
+  std::string phase = "resolving";
+  long status = 0;
+  if (lean_run_) {
+    phase = lean_run_->exchange.Phase();
+    status = lean_run_->parser.status();
+  } else if (run_) {
+    curl_easy_getinfo(run_->easy, CURLINFO_RESPONSE_CODE, &status);
+    phase = CurlPhase(run_->easy, status);
+  } else if (!resolving_) {
+    return Probe::TimedOut(timeout);
+  }
+  ProbeResult result{
+      ProbeOutcome::kTimeout,
+      "timeout after " + FormatDuration(timeout) + " (" + phase + ")"};
+  if (status > 0) result.http_status = static_cast<int>(status);
+  return result;
+}
+
 void HttpProbe::OnBackstop() {
   std::string phase = lean_run_->exchange.Phase();
   int status = lean_run_->parser.status();
@@ -407,6 +464,8 @@ void HttpProbe::Configure(CURL* easy) {
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, run_->error);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpProbe::OnBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &HttpProbe::OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
   if (curl_->resolve_list) {
     curl_easy_setopt(easy, CURLOPT_RESOLVE, curl_->resolve_list.get());
   }
@@ -465,6 +524,24 @@ size_t HttpProbe::OnBody(char* data, size_t size, size_t count, void* self) {
   return n;
 }
 
+size_t HttpProbe::OnHeader(char* data, size_t size, size_t count, void* self) {
+  auto* probe = static_cast<HttpProbe*>(self);
+  Run* run = probe->run_.get();
+  size_t n = size * count;
+  // Trailers come here too, once the head is read: they are not checked.
+  if (!run->check_head || run->head.final()) return n;
+  std::string_view line(data, n);
+  // HTTP/2 and 3 (over TLS) have no text head to check: curl synthesizes
+  // one from frames it checked itself.
+  if (probe->https_ && line.starts_with("HTTP/") &&
+      !line.starts_with("HTTP/1.")) {
+    run->check_head = false;
+    return n;
+  }
+  // A short count makes curl stop the transfer (CURLE_WRITE_ERROR).
+  return run->head.Feed(line) == HttpResponseParser::State::kError ? 0 : n;
+}
+
 void HttpProbe::OnTransferDone(CURLcode code) {
   CURL* easy = run_->easy;
   ProbeResult result = Evaluate(easy, code);
@@ -477,9 +554,21 @@ ProbeResult HttpProbe::Evaluate(CURL* easy, CURLcode code) {
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   bool cut = code == CURLE_WRITE_ERROR && run_->truncated;
-  ProbeResult result = code == CURLE_OK || cut
-                           ? Verdict(status, run_->body, run_->truncated)
-                           : TransferError(easy, code, status);
+  const HttpResponseParser& head = run_->head;
+  ProbeResult result;
+  if (head.state() == HttpResponseParser::State::kError) {
+    result = ProbeResult::Failure(head.error());
+    // A status line the plain client refuses (HTTP/2 on HTTP/1) gives no
+    // status there either.
+    if (head.status() == 0) status = 0;
+  } else if (code == CURLE_OK && run_->check_head && !head.final()) {
+    // curl takes a close inside the head for the end of an empty response.
+    result = ProbeResult::Failure("response cut short");
+  } else if (code == CURLE_OK || cut) {
+    result = Verdict(status, run_->body, run_->truncated);
+  } else {
+    result = TransferError(easy, code, status);
+  }
   if (status > 0) result.http_status = static_cast<int>(status);
   if (https_) result.ssl_earliest_cert_expiry = CertExpiry(easy, status);
   return result;
@@ -509,19 +598,10 @@ ProbeResult HttpProbe::TransferError(CURL* easy, CURLcode code, long status) {
   curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
   const char* error = run_->error;
   switch (code) {
-    case CURLE_OPERATION_TIMEDOUT: {
-      curl_off_t connected = 0;
-      curl_off_t handshaken = 0;
-      curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected);
-      curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshaken);
-      const char* phase = connected == 0              ? "connecting"
-                          : https_ && handshaken == 0 ? "TLS handshake"
-                          : status == 0               ? "waiting for response"
-                                                      : "reading body";
-      return ProbeResult{
-          ProbeOutcome::kTimeout,
-          "timeout after " + FormatDuration(timeout_) + " (" + phase + ")"};
-    }
+    case CURLE_OPERATION_TIMEDOUT:
+      return ProbeResult{ProbeOutcome::kTimeout,
+                         "timeout after " + FormatDuration(timeout_) + " (" +
+                             CurlPhase(easy, status) + ")"};
     case CURLE_COULDNT_CONNECT:
       switch (os_errno) {
         case ECONNREFUSED:
@@ -555,20 +635,38 @@ ProbeResult HttpProbe::TransferError(CURL* easy, CURLcode code, long status) {
     case CURLE_SSL_CACERT_BADFILE:
       return ProbeResult::Error("cannot use ca_file: " + Detail(error, code));
     case CURLE_GOT_NOTHING:
-      return ProbeResult::Failure("empty reply");
+      // An interim response (100 Continue) and then the close: something
+      // came, as the plain client says.
+      return ProbeResult::Failure(status > 0 ? "response cut short"
+                                             : "empty reply");
     case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_UNSUPPORTED_PROTOCOL:  // an HTTP/0.9 (headerless) answer
-      return ProbeResult::Failure("malformed response");
+    case CURLE_UNSUPPORTED_PROTOCOL: {  // also an HTTP/0.9 (headerless) one
+      std::string reason = MalformedReason(Detail(error, code));
+      return ProbeResult::Failure(reason.empty() ? "malformed response"
+                                                 : reason);
+    }
     case CURLE_PARTIAL_FILE:
       return ProbeResult::Failure("response cut short");
     case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
+    case CURLE_SEND_ERROR: {
+      std::string reason = MalformedReason(Detail(error, code));
+      if (!reason.empty()) return ProbeResult::Failure(reason);
       if (os_errno == ECONNRESET || os_errno == EPIPE) {
         return ProbeResult::Failure("connection reset");
       }
       return ProbeResult::Failure(Detail(error, code));
-    case CURLE_OUT_OF_MEMORY:
+    }
+    case CURLE_OUT_OF_MEMORY: {
+      // How curl 7.88 refuses one header line over 100 KiB, before the
+      // header callback sees it: a head that began and did not end is the
+      // service's fault (the plain client stops at 64 KiB of head).
+      long request_bytes = 0;
+      curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+      if (request_bytes > 0 && !run_->head.final()) {
+        return ProbeResult::Failure("malformed response: headers too long");
+      }
       return ProbeResult::Error("out of memory");
+    }
     case CURLE_FAILED_INIT:
     case CURLE_URL_MALFORMAT:
     case CURLE_BAD_FUNCTION_ARGUMENT:

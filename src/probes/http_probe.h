@@ -52,6 +52,7 @@ class HttpProbe : public Probe {
 
   void Start(Duration timeout, DoneCallback done) override;
   void Cancel() override;
+  ProbeResult TimedOut(Duration timeout) override;
 
  private:
   struct Run;
@@ -83,9 +84,14 @@ class HttpProbe : public Probe {
   ProbeResult Evaluate(CURL* easy, CURLcode code);
   ProbeResult Verdict(long status, const std::string& body, bool truncated);
   ProbeResult TransferError(CURL* easy, CURLcode code, long status);
+  // How far a curl transfer got: "connecting", "TLS handshake", "waiting
+  // for response" or "reading body".
+  const char* CurlPhase(CURL* easy, long status) const;
   std::optional<double> CertExpiry(CURL* easy, long status);
   void Finish(ProbeResult result);
   static size_t OnBody(char* data, size_t size, size_t count, void* self);
+  // Checks the head curl reads by the plain client's rules (see Run).
+  static size_t OnHeader(char* data, size_t size, size_t count, void* self);
 
   CurlMulti* multi_;
   Resolver* resolver_;

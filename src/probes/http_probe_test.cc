@@ -1,6 +1,7 @@
 #include "probes/http_probe.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "core/event_loop.h"
 #include "net/curl_multi.h"
 #include "net/resolver.h"
+#include "tests/support/loop_wait.h"
 #include "tests/support/net.h"
 #include "tests/support/probe_reentry.h"
 #include "tests/support/subprocess.h"
@@ -36,6 +38,70 @@ bool Contains(const std::string& s, const std::string& part) {
 bool StartsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
+
+// The server end of one connection, played by the test: it reads the
+// request and answers only when told, so the test knows what the client
+// could have received, and sees when the client's end goes.
+class Peer {
+ public:
+  Peer() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ok_ =
+        bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+        listen(listen_fd_, 4) == 0 &&
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Peer() {
+    if (fd_ >= 0) close(fd_);
+    close(listen_fd_);
+  }
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+
+  // These never block (for RunUntil conditions).
+  // True once a connection came and its request head was read.
+  bool GotRequest() {
+    if (fd_ < 0) {
+      fd_ = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd_ < 0) return false;
+    }
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd_, buf, sizeof(buf), 0)) > 0) request_.append(buf, n);
+    return request_.find("\r\n\r\n") != std::string::npos;
+  }
+  // Sends a whole response; errors are ignored (the client may be gone).
+  void Answer(const std::string& response) {
+    [[maybe_unused]] ssize_t n =
+        send(fd_, response.data(), response.size(), MSG_NOSIGNAL);
+  }
+  // True once the client closed or reset the connection.
+  bool SawClose() {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n > 0) continue;
+      return n == 0 || (errno != EAGAIN && errno != EINTR);
+    }
+  }
+
+ private:
+  int listen_fd_ = -1;
+  int fd_ = -1;
+  int port_ = 0;
+  bool ok_ = false;
+  std::string request_;
+};
+
+constexpr char kOkResponse[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 class HttpProbeTest : public ::testing::Test {
  protected:
@@ -74,8 +140,11 @@ class HttpProbeTest : public ::testing::Test {
     return cond();
   }
 
-  void RunFor(Duration d) {
-    RunUntil([] { return false; }, d);
+  // Jumps the loop's clock past a run's `timeout` (and its backstop) and
+  // runs the loop past all that was pending: the run's timers are then over.
+  bool RunPastTimeout(Duration timeout) {
+    clock_.Advance(timeout * 2 + seconds(1));
+    return testing::RunLoopPastPending(loop_);
   }
 
   // One run to completion (the test fails if it does not end in `limit`).
@@ -108,7 +177,8 @@ class HttpProbeTest : public ::testing::Test {
     ASSERT_EQ(*status, 0) << testing::ReadFile(dir_.File("openssl.log"));
   }
 
-  EventLoop loop_;
+  testing::SteppedClock clock_;
+  EventLoop loop_{&clock_};
   std::unique_ptr<CurlMulti> multi_;
   std::unique_ptr<Resolver> resolver_;
   testing::TempDir dir_;
@@ -271,9 +341,11 @@ int OpenFds() {
 }
 
 TEST_F(HttpProbeTest, HangingServerRunsUntilCancelled) {
-  StartServer();
   // Both paths: the lean client (default) and curl (reused connections).
   for (bool reuse : {false, true}) {
+    Peer peer;
+    ASSERT_TRUE(peer.ok());
+    port_ = peer.port();
     HttpProbeConfig c = Config("/hang");
     c.reuse_connection = reuse;
     HttpProbe probe(c, multi_.get(), resolver_.get());
@@ -281,33 +353,45 @@ TEST_F(HttpProbeTest, HangingServerRunsUntilCancelled) {
     bool called = false;
     // A long timeout: the Check, not the probe, ends runs on time.
     probe.Start(seconds(30), [&](ProbeResult) { called = true; });
-    RunFor(seconds(1));
+    // The request is out and unanswered: the run waits on its connection.
+    ASSERT_TRUE(RunUntil([&] { return peer.GotRequest(); }));
+    ASSERT_TRUE(testing::RunLoopPastPending(loop_));
     EXPECT_FALSE(called);
     EXPECT_EQ(multi_->in_flight(), reuse ? 1u : 0u);
     if (!reuse) {
-      EXPECT_EQ(OpenFds(), fds + 1) << "the connection is open";
+      EXPECT_EQ(OpenFds(), fds + 2) << "the connection is open (both ends)";
     }
     probe.Cancel();
     EXPECT_EQ(multi_->in_flight(), 0u);
     if (!reuse) {
-      EXPECT_EQ(OpenFds(), fds) << "Cancel closes the connection";
+      EXPECT_EQ(OpenFds(), fds + 1) << "Cancel closes the connection";
     }
-    RunFor(milliseconds(500));
+    // The peer answers in full, then sees the client's end go: a run still
+    // going would have been handed that answer first. Then the clock
+    // passes the run's timeout and backstop.
+    peer.Answer(kOkResponse);
+    EXPECT_TRUE(RunUntil([&] { return peer.SawClose(); }));
+    ASSERT_TRUE(RunPastTimeout(seconds(30)));
     EXPECT_FALSE(called);
     probe.Cancel();
   }
 }
 
 TEST_F(HttpProbeTest, DestroyingARunningProbeCancelsIt) {
-  StartServer();
+  Peer peer;
+  ASSERT_TRUE(peer.ok());
+  port_ = peer.port();
   bool called = false;
   {
     HttpProbe probe(Config("/hang"), multi_.get(), resolver_.get());
     probe.Start(seconds(30), [&](ProbeResult) { called = true; });
-    RunFor(milliseconds(300));
+    ASSERT_TRUE(RunUntil([&] { return peer.GotRequest(); }));
   }
   EXPECT_EQ(multi_->in_flight(), 0u);
-  RunFor(milliseconds(300));
+  // As above: answered, the client's end seen gone, the timeout passed.
+  peer.Answer(kOkResponse);
+  EXPECT_TRUE(RunUntil([&] { return peer.SawClose(); }));
+  ASSERT_TRUE(RunPastTimeout(seconds(30)));
   EXPECT_FALSE(called);
 }
 
@@ -531,9 +615,25 @@ TEST_F(HttpProbeTest, DoneMayCancelRestartAndDestroyTheProbe) {
   EXPECT_EQ(multi_->in_flight(), 0u);
 }
 
+// An NXDOMAIN reply to a DNS query: its header and question, echoed.
+std::string NxdomainReply(const std::string& query) {
+  size_t end = 12;  // the header; then the question's name, type and class
+  while (end < query.size() && query[end] != 0) {
+    end += 1 + static_cast<unsigned char>(query[end]);
+  }
+  end += 1 + 4;
+  if (end > query.size()) return "";
+  std::string reply = query.substr(0, end);
+  reply[2] = static_cast<char>(0x80 | (reply[2] & 0x01));  // QR, RD echoed
+  reply[3] = static_cast<char>(0x80 | 3);                  // RA, NXDOMAIN
+  for (size_t i = 4; i < 12; ++i) reply[i] = 0;
+  reply[5] = 1;  // one question, no records
+  return reply;
+}
+
 TEST_F(HttpProbeTest, CancelDuringResolution) {
-  // A DNS server that never answers.
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  // A DNS server that answers only when told.
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   ASSERT_GE(fd, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -541,19 +641,60 @@ TEST_F(HttpProbeTest, CancelDuringResolution) {
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
   ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  struct Query {
+    sockaddr_in from;
+    std::string bytes;
+  };
+  std::vector<Query> queries;  // read, not yet answered
+  auto read_queries = [&] {
+    for (;;) {
+      char buf[512];
+      Query q{};
+      socklen_t from_len = sizeof(q.from);
+      ssize_t n = recvfrom(fd, buf, sizeof(buf), 0,
+                           reinterpret_cast<sockaddr*>(&q.from), &from_len);
+      if (n <= 0) break;
+      q.bytes.assign(buf, n);
+      queries.push_back(std::move(q));
+    }
+    return !queries.empty();
+  };
+  auto answer_all = [&] {
+    for (const Query& q : queries) {
+      std::string reply = NxdomainReply(q.bytes);
+      sendto(fd, reply.data(), reply.size(), 0,
+             reinterpret_cast<const sockaddr*>(&q.from), sizeof(q.from));
+    }
+    queries.clear();
+  };
   auto resolver = Resolver::Create(
       &loop_, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
   ASSERT_TRUE(resolver.ok()) << resolver.status().message();
+  const std::string host = "service.example.invalid";
   HttpProbeConfig c;
-  c.url = "http://service.example.invalid/ok";
+  c.url = "http://" + host + "/ok";
   {
     HttpProbe probe(c, multi_.get(), resolver->get());
     bool called = false;
     probe.Start(seconds(30), [&](ProbeResult) { called = true; });
-    RunFor(milliseconds(300));
+    // The question is out and unanswered: the run waits on it.
+    ASSERT_TRUE(RunUntil(read_queries));
+    ASSERT_TRUE(testing::RunLoopPastPending(loop_));
     EXPECT_FALSE(called);
     probe.Cancel();
-    RunFor(milliseconds(300));
+    // Asked again, the name joins the cancelled run's lookup; the server
+    // answers it now, after the cancel. This request's answer marks when
+    // the cancelled run's would have come.
+    std::optional<ResolveAnswer> again;
+    (*resolver)->Resolve(host, [&](const ResolveAnswer& a) { again = a; });
+    ASSERT_TRUE(RunUntil([&] {
+      read_queries();
+      answer_all();
+      return again.has_value();
+    }));
+    EXPECT_FALSE(again->status.ok());
+    EXPECT_FALSE(again->from_cache);
+    ASSERT_TRUE(RunPastTimeout(seconds(30)));
     EXPECT_FALSE(called);
   }
   close(fd);

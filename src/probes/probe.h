@@ -61,7 +61,9 @@ class Probe {
   // Abandons the run in flight, releasing its sockets and children; `done`
   // is not called afterwards. A no-op when idle. Destruction implies it.
   virtual void Cancel() = 0;
-  // The result of a run cancelled by the Check's timeout (after Cancel).
+  // The result of a run the Check's timeout ends. Called just before
+  // Cancel, with the run still in flight, so it can say how far the run got
+  // ("timeout after 2s (waiting for response)"); it must not end the run.
   virtual ProbeResult TimedOut(Duration timeout);
 };
 
