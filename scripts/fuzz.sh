@@ -65,10 +65,12 @@ for name in "${targets[@]}"; do
   opts=(-rss_limit_mb=2048 -timeout=10)
   [[ -f fuzz/$name.dict ]] && opts+=(-dict="fuzz/$name.dict")
 
+  mkdir -p "$crashes/$name"
   regressions=(fuzz/regressions/"$name"/*)
   if [[ -e ${regressions[0]} ]]; then
     echo "=== fuzz: $name: replaying ${#regressions[@]} reproducer(s)" >&2
-    if ! "$bin" "${opts[@]}" "${regressions[@]}" >"$tmp/$name.replay" 2>&1; then
+    if ! "$bin" "${opts[@]}" -artifact_prefix="$crashes/$name/" \
+         "${regressions[@]}" >"$tmp/$name.replay" 2>&1; then
       tail -n 40 "$tmp/$name.replay" >&2
       echo "fuzz: $name fails on a reproducer of fuzz/regressions/$name/" >&2
       status=1
@@ -77,7 +79,7 @@ for name in "${targets[@]}"; do
   fi
 
   echo "=== fuzz: $name: ${seconds}s" >&2
-  mkdir -p "$tmp/corpus" "$crashes/$name"
+  mkdir -p "$tmp/corpus"
   cp -r "fuzz/corpus/$name" "$tmp/corpus/$name"
   if "$bin" "${opts[@]}" -max_total_time="$seconds" \
        -artifact_prefix="$crashes/$name/" "$tmp/corpus/$name" \

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "os/safe_file.h"
+
 namespace watchd {
 namespace {
 
@@ -38,12 +40,32 @@ Status FileTooLarge(const std::string& path, size_t size, size_t max_bytes) {
                        std::to_string(max_bytes >> 20) + " MiB)");
 }
 
-Result<std::string> ReadConfigFile(const std::string& path, size_t max_bytes) {
+std::string UntrustedConfig(const std::string& path, const struct stat& st) {
+  std::string absolute = path;
+  if (!path.starts_with('/')) {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) {
+      return "refusing " + path +
+             ": the working directory cannot be named: " + std::strerror(errno);
+    }
+    absolute = std::string(cwd) + "/" + path;
+  }
+  std::string why = UntrustedBecause(absolute, st, geteuid());
+  if (why.empty()) return "";
+  return "refusing " + path + ": " + why +
+         "; whoever can change it can make watchd run any command. Let only "
+         "root (or watchd's own user) write it and every directory above "
+         "it: chown root and chmod go-w them";
+}
+
+Result<std::string> ReadConfigFile(const std::string& path, size_t max_bytes,
+                                   struct stat* stat_out) {
   // O_NONBLOCK: opening a FIFO must not hang; it is refused below anyway.
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) return CannotRead(path, std::strerror(errno));
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return CannotRead(path, std::strerror(errno));
+  if (stat_out != nullptr) *stat_out = st;
   if (S_ISDIR(st.st_mode)) return CannotRead(path, std::strerror(EISDIR));
   if (!S_ISREG(st.st_mode)) return CannotRead(path, "not a regular file");
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {

@@ -105,9 +105,15 @@ class Loader {
     {
       std::optional<std::string> read;
       if (text == nullptr) {
+        struct stat st;
         Result<std::string> contents =
-            ReadConfigFile(path, kMaxConfigFileBytes);
+            ReadConfigFile(path, kMaxConfigFileBytes, &st);
         if (!contents.ok()) return fail(contents.status().message());
+        if (options_.check_trust) {
+          if (std::string why = UntrustedConfig(path, st); !why.empty()) {
+            return fail(why);
+          }
+        }
         read = std::move(contents).value();
         text = &*read;
       } else if (text->size() > kMaxConfigFileBytes) {

@@ -28,6 +28,10 @@ struct LoadOptions {
   // file, or a name found on PATH): what the daemon and --check-config
   // need. Tests of what a file says, whatever the machine, turn it off.
   bool check_commands = true;
+  // Whether every file read must be one that only root or this process's
+  // user could have changed (see UntrustedConfig): what the daemon and
+  // --check-config need.
+  bool check_trust = true;
 };
 
 // Never throws and never crashes on hostile input (huge files, deep nesting,

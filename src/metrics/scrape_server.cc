@@ -225,6 +225,9 @@ class ScrapeServer::Acceptor {
 
   void AcceptAll() {
     const int limit = std::max(server_.options_.max_connections, 1);
+    // Connections accepted from here on are read before any of them may
+    // be dropped: a burst must not push out requests never looked at.
+    const Clock::time_point batch = Clock::now();
     while (listening_) {
       int fd = accept4(server_.listen_fd_, nullptr, nullptr,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -238,9 +241,13 @@ class ScrapeServer::Acceptor {
         }
         return;
       }
-      // With every connection held by a worker, this one is let in over
-      // the limit and the rest wait in the backlog.
-      if (Held() >= limit && !DropOldest()) Listen(false);
+      if (Held() >= limit && !DropOldest(batch)) {
+        // This one is let in over the limit and the rest wait in the
+        // backlog: until a worker hands a connection back, or, when those
+        // of this batch hold the room, once they have been read.
+        Listen(false);
+        if (!connections_.empty()) resume_at_ = batch + kBatchRead;
+      }
       int on = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
       Clock::time_point now = Clock::now();
@@ -251,13 +258,17 @@ class ScrapeServer::Acceptor {
     }
   }
 
-  // Makes room for a new connection by dropping the one held longest;
-  // false when every connection is with a worker.
-  bool DropOldest() {
+  // Makes room for a new connection by dropping one accepted before
+  // `batch`: the longest drained, else the longest held without a whole
+  // request; false when there is none (the others are with workers).
+  bool DropOldest(Clock::time_point batch) {
     auto oldest = connections_.end();
     for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+      const Connection& c = it->second;
+      if (c.accepted >= batch) continue;
       if (oldest == connections_.end() ||
-          it->second.accepted < oldest->second.accepted) {
+          std::pair(!c.lingering, c.accepted) <
+              std::pair(!oldest->second.lingering, oldest->second.accepted)) {
         oldest = it;
       }
     }
@@ -392,6 +403,9 @@ class ScrapeServer::Acceptor {
   }
 
   static constexpr std::chrono::milliseconds kPauseOnExhaustion{100};
+  // How long connections of a burst that filled the room get to be read
+  // before accepting resumes.
+  static constexpr std::chrono::milliseconds kBatchRead{10};
 
   ScrapeServer& server_;
   int epoll_fd_ = -1;
@@ -402,23 +416,28 @@ class ScrapeServer::Acceptor {
 };
 
 // Writes one response on a worker: gives up when the client takes nothing
-// for the send timeout (or for kYield while another request waits), when
-// the whole response takes longer than the response timeout, or when the
-// server stops.
+// for the send timeout, when another request waits for a worker while the
+// client takes less than kYieldBytes a kYield, when the whole response
+// takes longer than the response timeout, or when the server stops.
 class ScrapeServer::Sender {
  public:
   Sender(const ScrapeServer& server, int fd)
       : server_(server),
         fd_(fd),
         deadline_(Clock::now() + server.options_.response_timeout),
-        progress_(Clock::now()) {}
+        progress_(Clock::now()),
+        window_(progress_) {}
 
   bool Send(std::string_view data) {
     while (!data.empty()) {
       ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n > 0) {
         data.remove_prefix(static_cast<size_t>(n));
+        window_bytes_ += static_cast<size_t>(n);
         progress_ = Clock::now();
+        // A client reading faster than the response is made never waits
+        // below, and is held to the deadline here.
+        if (progress_ >= deadline_) return false;
       } else if (n < 0 && errno == EINTR) {
         continue;
       } else if (n < 0 && errno == EAGAIN) {
@@ -431,19 +450,24 @@ class ScrapeServer::Sender {
   }
 
  private:
-  // Waits in slices so that a request arriving meanwhile is seen within
-  // kYieldCheck.
   bool WaitWritable() {
-    const Clock::time_point stalled =
-        std::min(deadline_, progress_ + server_.options_.send_timeout);
     for (;;) {
       Clock::time_point now = Clock::now();
-      if (now >= stalled) return false;
-      if (now >= progress_ + kYield && server_.waiting_.load() > 0) {
+      if (now >=
+          std::min(deadline_, progress_ + server_.options_.send_timeout)) {
         return false;
       }
-      switch (WaitFor(fd_, POLLOUT, server_.wake_fd_,
-                      std::min(stalled, now + kYieldCheck))) {
+      if (now >= window_ + kYield) {
+        if (window_bytes_ < kYieldBytes && server_.waiting_.load() > 0) {
+          return false;
+        }
+        window_ = now;
+        window_bytes_ = 0;
+      }
+      switch (WaitFor(
+          fd_, POLLOUT, server_.wake_fd_,
+          std::min({deadline_, progress_ + server_.options_.send_timeout,
+                    window_ + kYield}))) {
         case Wait::kReady:
           return true;
         case Wait::kStopped:
@@ -454,15 +478,19 @@ class ScrapeServer::Sender {
     }
   }
 
-  // A client taking nothing for this long gives its worker up to a request
-  // that waits for one: a scraper that stalls must not hold up the next.
-  static constexpr std::chrono::milliseconds kYield{1000};
-  static constexpr std::chrono::milliseconds kYieldCheck{250};
+  // While a request waits for a worker, a client taking less than 64 KiB/s
+  // gives its worker up: a scraper that stalls, or reads a segment now and
+  // then, must not hold up the next. Short, so that many of them delay a
+  // scrape by a fraction of a second each.
+  static constexpr std::chrono::milliseconds kYield{250};
+  static constexpr size_t kYieldBytes = 16 * 1024;
 
   const ScrapeServer& server_;
   const int fd_;
   const Clock::time_point deadline_;
   Clock::time_point progress_;
+  Clock::time_point window_;  // the current kYield window began
+  size_t window_bytes_ = 0;   // sent in it
 };
 
 struct PageReply::State {
@@ -558,9 +586,13 @@ void ScrapeServer::Enqueue(Job job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     jobs_.push_back(job);
-    waiting_ = jobs_.size();
+    CountWaiting();
   }
   job_ready_.notify_one();
+}
+
+void ScrapeServer::CountWaiting() {
+  waiting_ = jobs_.size() > idle_ ? jobs_.size() - idle_ : 0;
 }
 
 void ScrapeServer::HandBack(Done done) {
@@ -582,11 +614,14 @@ void ScrapeServer::Work() {
     Job job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
+      ++idle_;
+      CountWaiting();
       job_ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      --idle_;
       if (stopping_) return;
       job = jobs_.front();
       jobs_.pop_front();
-      waiting_ = jobs_.size();
+      CountWaiting();
     }
     HandBack({job.fd, Serve(job)});
   }

@@ -49,13 +49,15 @@ class PageReply {
 struct ScrapeServerOptions {
   // Responses written at once; more complete requests wait for a worker.
   int workers = 4;
-  // Connections held at once, whatever their stage; past it the oldest
-  // one still sending its request (or being drained) is dropped.
+  // Connections held at once, whatever their stage; past it one still
+  // sending its request (or being drained) is dropped, the oldest, once
+  // it has been read.
   int max_connections = 256;
   // A client that has not sent its request headers by then is dropped...
   std::chrono::milliseconds request_timeout{10000};
   // ...and so is one that takes nothing of its response for this long,
-  // or for a second while another request waits for a worker...
+  // or less than 16 KiB in 250 ms while another request waits for a
+  // worker...
   std::chrono::milliseconds send_timeout{10000};
   // ...or has not taken the whole response by then.
   std::chrono::milliseconds response_timeout{60000};
@@ -115,6 +117,8 @@ class ScrapeServer {
   std::string PageResponse(bool head);
   // Called by the acceptor; each job ends in exactly one Done.
   void Enqueue(Job job);
+  // Sets waiting_; called with mutex_ held.
+  void CountWaiting();
   void HandBack(Done done);
   std::vector<Done> TakeDone();
 
@@ -134,7 +138,8 @@ class ScrapeServer {
   bool stopping_ = false;   // guarded by mutex_
   std::deque<Job> jobs_;    // guarded by mutex_
   std::vector<Done> done_;  // guarded by mutex_
-  // jobs_.size(), read by workers whose client is not reading.
+  size_t idle_ = 0;         // workers waiting for a job; guarded by mutex_
+  // Jobs no idle worker will take, read by workers whose client is slow.
   std::atomic<size_t> waiting_{0};
 
   std::thread acceptor_;

@@ -284,6 +284,59 @@ TEST_F(ScrapeServerTest, AStalledReaderGivesItsWorkerToTheNextScraper) {
   close(stalled);
 }
 
+// A client that reads a little now and then (10 KiB/s) never stalls long
+// enough for the send timeout, yet gives its worker up to a scraper that
+// waits for one.
+TEST_F(ScrapeServerTest, ATrickleReaderGivesItsWorkerToTheNextScraper) {
+  ScrapeServerOptions options;
+  options.workers = 1;
+  options.response_timeout = seconds(600);
+  StartServer(options);
+  next_big_ = true;
+  int trickle = Idle("GET /metrics HTTP/1.1\r\n\r\n");
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    char buffer[1024];
+    while (!stop && recv(trickle, buffer, sizeof(buffer), 0) > 0) {
+      // Pacing the fault, not waiting for a condition.
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  });
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return scrapes_started_ == 1; }, seconds(30)));
+  std::optional<HttpResponse> r = testing::Exchange(
+      port_, "GET /metrics HTTP/1.1\r\n\r\n", "127.0.0.1", seconds(30));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, Body(3));
+  EXPECT_EQ(writes_refused_, 1);
+  stop = true;
+  shutdown(trickle, SHUT_RDWR);
+  reader.join();
+  close(trickle);
+}
+
+// Connections that arrive together at the limit are each read before any
+// is dropped to make room: every one of them is answered.
+TEST_F(ScrapeServerTest, ABurstAtTheConnectionLimitIsAnsweredWhole) {
+  ScrapeServerOptions options;
+  options.workers = 1;
+  options.max_connections = 4;
+  StartServer(options);
+  std::vector<int> clients;
+  for (int i = 0; i < 12; ++i) {
+    clients.push_back(Idle("GET /metrics HTTP/1.1\r\n\r\n"));
+  }
+  for (int fd : clients) {
+    std::optional<std::string> raw = testing::ReadToEnd(fd);
+    ASSERT_TRUE(raw.has_value());
+    std::optional<HttpResponse> r = testing::ParseResponse(*raw);
+    ASSERT_TRUE(r.has_value()) << "dropped unanswered";
+    EXPECT_EQ(r->status, 200);
+    close(fd);
+  }
+}
+
 // A client that keeps reading, but too slowly to take the response within
 // the response timeout, is cut off: the stall timeout alone would never
 // end it.

@@ -93,6 +93,13 @@ bool ParseLength(std::string_view s, uint64_t* out) {
   return true;
 }
 
+// Whether the last coding of a Transfer-Encoding list is "chunked".
+bool EndsWithChunked(std::string_view value) {
+  size_t comma = value.rfind(',');
+  if (comma != std::string_view::npos) value.remove_prefix(comma + 1);
+  return EqualsNoCase(Trim(value), "chunked");
+}
+
 }  // namespace
 
 HttpResponseParser::HttpResponseParser(bool head_request, uint64_t max_body,
@@ -100,7 +107,6 @@ HttpResponseParser::HttpResponseParser(bool head_request, uint64_t max_body,
     : head_request_(head_request), max_body_(max_body), keep_body_(keep_body) {}
 
 HttpResponseParser::State HttpResponseParser::Feed(std::string_view data) {
-  if (!data.empty()) any_bytes_ = true;
   while (!data.empty() && !final()) {
     size_t used = state_ == State::kHead ? FeedHead(data) : FeedBody(data);
     data.remove_prefix(used);
@@ -183,6 +189,7 @@ void HttpResponseParser::ParseHead(std::string_view head) {
   status_ = status;
 
   bool chunked = false;
+  bool has_coding = false;
   bool has_length = false;
   uint64_t length = 0;
   for (size_t pos = eol + 1; pos < head.size();) {
@@ -215,14 +222,15 @@ void HttpResponseParser::ParseHead(std::string_view head) {
       has_length = true;
       length = v;
     } else if (EqualsNoCase(name, "transfer-encoding")) {
-      // watchd sends no TE, so a server may use no coding but chunked
-      // (RFC 9112, 6.1); the body of another (gzip) could not be matched,
-      // and libcurl would decode it where this client cannot.
-      if (!EqualsNoCase(value, "chunked")) {
-        Fail(Malformed("unsupported Transfer-Encoding"));
-        return;
+      // RFC 9112, 6.3: chunked when it is the last coding, else the body
+      // runs to the close, and Content-Length does not count. watchd sends
+      // no TE, so a server should use no other coding (6.1); one that does
+      // is still up, and only a body to match suffers (coded()).
+      has_coding = true;
+      chunked = EndsWithChunked(value);
+      if (!EqualsNoCase(value, "chunked") && !EqualsNoCase(value, "identity")) {
+        coded_ = true;
       }
-      chunked = true;
     }
   }
 
@@ -232,7 +240,7 @@ void HttpResponseParser::ParseHead(std::string_view head) {
   } else if (chunked) {
     framing_ = Framing::kChunked;
     state_ = State::kBody;
-  } else if (has_length) {
+  } else if (has_length && !has_coding) {
     framing_ = Framing::kLength;
     remaining_ = length;
     state_ = length == 0 ? State::kDone : State::kBody;

@@ -37,6 +37,9 @@ class HttpResponseParser {
   int status() const { return status_; }  // 0 before the status line
   const std::string& body() const { return body_; }
   uint64_t body_bytes() const { return body_read_; }
+  // A transfer coding other than chunked (gzip...) was applied: body() is
+  // still in it, since this client decodes none.
+  bool coded() const { return coded_; }
   // "malformed response", "response cut short", "empty reply"...
   const std::string& error() const { return error_; }
 
@@ -65,7 +68,7 @@ class HttpResponseParser {
   bool keep_body_;
 
   State state_ = State::kHead;
-  bool any_bytes_ = false;
+  bool coded_ = false;
   std::string head_;  // a head split across reads, until complete
   int status_ = 0;
   Framing framing_ = Framing::kUntilClose;

@@ -163,15 +163,32 @@ TEST(HttpResponseParserTest, BytesAfterTheResponseAreIgnored) {
   EXPECT_EQ(p.Finish(), State::kDone);
 }
 
-// watchd sends no TE: a coding but chunked is the server's error, whose
-// body could not be matched (libcurl would decode it).
-TEST(HttpResponseParserTest, TransferEncodingOtherThanChunkedIsRefused) {
-  for (const char* coding : {"gzip", "gzip, chunked", "chunked, chunked"}) {
-    auto p = Parse(std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") +
-                       coding + "\r\n\r\nzzz",
-                   4096, true);
-    EXPECT_EQ(p.state(), State::kError) << coding;
-    EXPECT_EQ(p.error(), "malformed response: unsupported Transfer-Encoding");
+// watchd sends no TE, but a server that uses another coding anyway is up:
+// the body is framed as RFC 9112 says (chunked when last, else to the
+// close, Content-Length ignored) and marked as still coded.
+TEST(HttpResponseParserTest,
+     TransferCodingsOtherThanChunkedAreFramedAndMarked) {
+  auto to_close = Parse(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 1\r\n"
+      "\r\nzzz",
+      4096, /*close=*/true);
+  EXPECT_EQ(to_close.state(), State::kDone);
+  EXPECT_EQ(to_close.body(), "zzz");
+  EXPECT_TRUE(to_close.coded());
+  auto chunked = Parse(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+      "3\r\nzzz\r\n0\r\n\r\n",
+      4096);
+  EXPECT_EQ(chunked.state(), State::kDone);
+  EXPECT_EQ(chunked.body(), "zzz");
+  EXPECT_TRUE(chunked.coded());
+  for (const char* plain : {"chunked", "Chunked", "identity"}) {
+    auto none =
+        Parse(std::string("HTTP/1.1 204 No Content\r\nTransfer-Encoding: ") +
+                  plain + "\r\n\r\n",
+              4096);
+    EXPECT_EQ(none.state(), State::kDone) << plain;
+    EXPECT_FALSE(none.coded()) << plain;
   }
 }
 

@@ -377,8 +377,9 @@ void HttpProbe::OnExchangeDone(HttpExchange::End end, std::string reason) {
   } else if (p.state() == HttpResponseParser::State::kError) {
     result = ProbeResult::Failure(p.error());
   } else {
-    result = Verdict(p.status(), p.body(),
-                     p.state() == HttpResponseParser::State::kTruncated);
+    result =
+        Verdict(p.status(), p.body(),
+                p.state() == HttpResponseParser::State::kTruncated, p.coded());
   }
   if (p.status() > 0) result.http_status = p.status();
   run.reset();
@@ -565,7 +566,7 @@ ProbeResult HttpProbe::Evaluate(CURL* easy, CURLcode code) {
     // curl takes a close inside the head for the end of an empty response.
     result = ProbeResult::Failure("response cut short");
   } else if (code == CURLE_OK || cut) {
-    result = Verdict(status, run_->body, run_->truncated);
+    result = Verdict(status, run_->body, run_->truncated, run_->head.coded());
   } else {
     result = TransferError(easy, code, status);
   }
@@ -575,7 +576,7 @@ ProbeResult HttpProbe::Evaluate(CURL* easy, CURLcode code) {
 }
 
 ProbeResult HttpProbe::Verdict(long status, const std::string& body,
-                               bool truncated) {
+                               bool truncated, bool coded) {
   bool status_ok = expect_status_.empty()
                        ? status >= 200 && status < 400
                        : std::find(expect_status_.begin(), expect_status_.end(),
@@ -583,6 +584,12 @@ ProbeResult HttpProbe::Verdict(long status, const std::string& body,
   if (!status_ok)
     return ProbeResult::Failure("status " + std::to_string(status));
   if (expect_body_) {
+    // libcurl decodes some codings where the plain client decodes none:
+    // both paths refuse to match rather than disagree.
+    if (coded) {
+      return ProbeResult::Failure(
+          "body in a Transfer-Encoding watchd does not decode");
+    }
     if (!expect_body_->Search(body)) {
       return ProbeResult::Failure(
           truncated ? "body did not match in the first " +

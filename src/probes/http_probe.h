@@ -82,7 +82,9 @@ class HttpProbe : public Probe {
   void Configure(CURL* easy);
   void OnTransferDone(CURLcode code);
   ProbeResult Evaluate(CURL* easy, CURLcode code);
-  ProbeResult Verdict(long status, const std::string& body, bool truncated);
+  // `coded`: the body is in a transfer coding (gzip...), not matched.
+  ProbeResult Verdict(long status, const std::string& body, bool truncated,
+                      bool coded);
   ProbeResult TransferError(CURL* easy, CURLcode code, long status);
   // How far a curl transfer got: "connecting", "TLS handshake", "waiting
   // for response" or "reading body".

@@ -153,7 +153,7 @@ TEST(NetworkFault, EachFaultHasItsVerdictReasonAndResult) {
        "failing", "certificate is not yet valid", "failure"},
       {"wrong-host",
        url(elsewhere.Url("/ok", "https", "localhost")) + trusting("elsewhere"),
-       "failing", "localhost", "failure"},
+       "failing", "subject name", "failure"},
   };
   WatchdProcess watchd(Services(sentinel, faults));
   ASSERT_TRUE(watchd.Start()) << watchd.Log();

@@ -71,7 +71,6 @@ TEST(SignalFault, AHundredSighupsInASecondLeaveItOnScheduleOnTheNewFile) {
       },
       seconds(30), milliseconds(1000)));
   EXPECT_GE(reloads, 1u) << log;
-  EXPECT_LE(reloads, 100u) << log;
   EXPECT_LE(reloads, Count(log, "received Hangup")) << log;
   EXPECT_EQ(Count(log, "reload of"), 0u) << log;
   EXPECT_EQ(FindMetric(watchd.Scrape(), "watchd_config_last_reload_successful"),

@@ -112,7 +112,8 @@ TEST(StateStorageFault,
   ASSERT_TRUE(
       WaitFor([&] { return ValidStateNaming(state, "web"); }, seconds(30)));
 
-  ASSERT_TRUE(disk.SetReadOnly(true));
+  // EBUSY while watchd has a file open for writing there: again.
+  ASSERT_TRUE(WaitFor([&] { return disk.SetReadOnly(true); }, seconds(30)));
   // A pause is a change worth saving; it cannot be saved now.
   ASSERT_TRUE(WaitFor(
       [&] {

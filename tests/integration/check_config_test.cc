@@ -1,6 +1,7 @@
 // `watchd --check-config` as an operator runs it: every error of the file,
 // including commands this machine cannot run, in one run at its value.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "tests/support/subprocess.h"
@@ -73,6 +74,36 @@ TEST(CheckConfig, RunnableCommandsPass) {
                         "    checks:\n"
                         "      script: {exec: [true]}\n"));
   RunResult r = CheckConfig(path);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// A file someone else could change is refused by --check-config and by
+// the daemon alike, with what to do about it; chmod go-w makes it fine.
+TEST(CheckConfig, AGroupWritableFileIsRefusedWithTheFix) {
+  TempDir dir;
+  const std::string path = dir.File("watchd.yaml");
+  ASSERT_TRUE(WriteFile(path,
+                        "services:\n  web:\n    checks:\n      port:\n"
+                        "        tcp: {host: 127.0.0.1, port: 1}\n"));
+  ASSERT_EQ(chmod(path.c_str(), 0664), 0);
+  const std::string refusal =
+      "refusing " + path + ": it is writable by group or others; ";
+  RunResult r = CheckConfig(path);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(refusal), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("chown root and chmod go-w"), std::string::npos)
+      << r.output;
+
+  Subprocess daemon;
+  ASSERT_TRUE(daemon.Start({WatchdBinary(), "-c", path}, dir.File("log")));
+  auto st = daemon.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(st && WIFEXITED(*st));
+  EXPECT_NE(WEXITSTATUS(*st), 0);
+  EXPECT_NE(ReadFile(dir.File("log")).find(refusal), std::string::npos)
+      << ReadFile(dir.File("log"));
+
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  r = CheckConfig(path);
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 

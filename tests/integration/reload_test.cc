@@ -188,6 +188,31 @@ TEST(Reload, BrokenFileKeepsTheRunningConfigurationAndNamesEveryError) {
   ExpectReloadAddsDb(watchd, services);
 }
 
+// A file someone else could have changed since the start is refused as a
+// broken one is: the running configuration stays (docs/security.md).
+TEST(Reload, AFileMadeGroupWritableIsRefusedAndTheOldOneRunsOn) {
+  const std::string services =
+      "  web:\n    checks:\n" + ExecCheck("alive", "/bin/true");
+  WatchdProcess watchd(services);
+  ASSERT_TRUE(watchd.Start()) << watchd.Log();
+  ASSERT_TRUE(watchd.Rewrite(services + "  db:\n    checks:\n" +
+                             ExecCheck("port", "/bin/true")));
+  ASSERT_EQ(chmod(watchd.config_path().c_str(), 0664), 0);
+  WatchctlResult r = RunWatchctl(watchd.control_socket(), {"reload"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("refusing " + watchd.config_path() +
+                       ": it is writable by group or others"),
+            std::string::npos)
+      << r.err;
+  const double before = Probes(watchd, "web", "alive");
+  EXPECT_TRUE(WaitFor(
+      [&] { return Probes(watchd, "web", "alive") >= before + 3; }, kDeadline));
+  EXPECT_EQ(Probes(watchd, "db", "port"), 0);
+
+  ASSERT_EQ(chmod(watchd.config_path().c_str(), 0644), 0);
+  ExpectReloadAddsDb(watchd, services);
+}
+
 // Reloads asked while one reads the file are each answered, by a reload
 // that read the file after they asked.
 TEST(Reload, ConcurrentReloadsAreAllAnswered) {
