@@ -23,6 +23,21 @@
 namespace watchd {
 namespace {
 
+// What a child keeps of the daemon's environment (`name` ends with '='):
+// where programs are and how to speak, nothing that names a socket, a
+// descriptor or a secret of the daemon's.
+bool HandedDown(std::string_view name) {
+  for (std::string_view kept :
+       {"PATH=", "HOME=", "USER=", "LOGNAME=", "LANG=", "LANGUAGE=", "TZ="}) {
+    if (name == kept) return true;
+  }
+  return name.starts_with("LC_");
+}
+
+// systemd's default for services, when the daemon has no PATH.
+constexpr char kDefaultPath[] =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 // Reads per readiness event, so that a child writing without pause cannot
 // hold the loop; level-triggered epoll calls again for the rest.
 constexpr int kReadsPerWakeup = 16;
@@ -206,25 +221,29 @@ Status ChildProcess::Start(const std::vector<std::string>& argv,
   args.push_back(nullptr);
   // Built before the spawn: posix_spawn's child may not allocate.
   std::vector<char*> envp;
-  if (!env.empty()) {
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string_view entry(*e);
-      std::string_view name = entry.substr(0, entry.find('=') + 1);
-      bool replaced = std::any_of(env.begin(), env.end(), [&](const auto& x) {
-        return std::string_view(x).starts_with(name);
-      });
-      if (!replaced) envp.push_back(*e);
-    }
-    for (const std::string& e : env)
-      envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+  bool has_path = false;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('=') + 1);
+    if (!HandedDown(name)) continue;
+    bool replaced = std::any_of(env.begin(), env.end(), [&](const auto& x) {
+      return std::string_view(x).starts_with(name);
+    });
+    if (!replaced) envp.push_back(*e);
+    has_path = has_path || name == "PATH=";
   }
+  for (const std::string& e : env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+    has_path = has_path || e.starts_with("PATH=");
+  }
+  if (!has_path) envp.push_back(const_cast<char*>(kDefaultPath));
+  envp.push_back(nullptr);
   pid_t pid = -1;
   int err;
   {
     SpawnSetup setup(fds[1]);
     err = posix_spawnp(&pid, args[0], setup.actions(), setup.attr(),
-                       args.data(), envp.empty() ? environ : envp.data());
+                       args.data(), envp.data());
   }
   close(fds[1]);
   if (err != 0) return Status::Error(Errno("exec " + argv[0], err));

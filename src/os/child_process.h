@@ -44,13 +44,17 @@ struct SpawnOptions {
   // full pipe.
   size_t max_output = 4096;
   // "NAME=value" entries the child gets besides (or instead of, for the
-  // same NAME) the daemon's environment.
+  // same NAME) what it keeps of the daemon's environment: only PATH (a
+  // default one if unset), HOME, USER, LOGNAME, LANG, LANGUAGE, LC_* and
+  // TZ. Nothing else is handed down: not systemd's NOTIFY_SOCKET,
+  // WATCHDOG_* or LISTEN_*, nor a secret someone put in the daemon's.
   std::vector<std::string> env;
 };
 
 // One run. The child gets an empty signal mask and default signal
 // dispositions, its own process group, stdin from /dev/null, stdout and
-// stderr into one pipe, and no other file descriptor. Requires Linux 5.3+
+// stderr into one pipe, no other file descriptor, and a minimal
+// environment (SpawnOptions::env). Requires Linux 5.3+
 // (pidfd). Nothing else in the process may reap children it did not spawn
 // (no waitpid(-1)): exits are seen per child through a pidfd.
 class ChildProcess {

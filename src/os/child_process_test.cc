@@ -147,19 +147,47 @@ TEST_F(ChildProcessTest, ChildLeadsItsOwnProcessGroup) {
 }
 
 TEST_F(ChildProcessTest, ExtraEnvironmentIsAddedOrReplaces) {
-  setenv("WATCHD_TEST_KEPT", "kept", 1);
-  setenv("WATCHD_TEST_REPLACED", "old", 1);
+  setenv("LANG", "C.UTF-8", 1);
+  setenv("LC_TIME", "C", 1);
   SpawnOptions options;
-  options.env = {"WATCHD_TEST_REPLACED=new", "WATCHD_TEST_ADDED=a=b"};
-  ChildResult r =
-      Run({"/bin/sh", "-c",
-           "echo $WATCHD_TEST_KEPT $WATCHD_TEST_REPLACED "
-           "$WATCHD_TEST_ADDED; env | grep -c WATCHD_TEST_REPLACED"},
-          kLong, options);
-  unsetenv("WATCHD_TEST_KEPT");
-  unsetenv("WATCHD_TEST_REPLACED");
+  options.env = {"LC_TIME=POSIX", "WATCHD_TEST_ADDED=a=b"};
+  ChildResult r = Run({"/bin/sh", "-c",
+                       "echo $LANG $LC_TIME $WATCHD_TEST_ADDED; env | grep -c "
+                       "^LC_TIME="},
+                      kLong, options);
   EXPECT_TRUE(r.success()) << r.Describe();
-  EXPECT_EQ(r.output, "kept new a=b\n1\n");
+  EXPECT_EQ(r.output, "C.UTF-8 POSIX a=b\n1\n");
+}
+
+// A child gets where programs are and how to speak, and nothing else of
+// the daemon's environment: not systemd's sockets and descriptors, not a
+// secret.
+TEST_F(ChildProcessTest, OnlyAMinimalEnvironmentIsHandedDown) {
+  const char* secrets[] = {"NOTIFY_SOCKET",  "WATCHDOG_USEC",
+                           "WATCHDOG_PID",   "LISTEN_FDS",
+                           "JOURNAL_STREAM", "WATCHD_TEST_TOKEN"};
+  for (const char* name : secrets) setenv(name, "inherited", 1);
+  setenv("TZ", "UTC", 1);
+  ChildResult r = Run({"/usr/bin/env"}, kLong);
+  for (const char* name : secrets) unsetenv(name);
+  ASSERT_TRUE(r.success()) << r.Describe();
+  EXPECT_EQ(r.output.find("inherited"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\nTZ=UTC\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("PATH="), std::string::npos) << r.output;
+}
+
+// With no PATH of its own, the daemon hands down systemd's default one.
+TEST_F(ChildProcessTest, APathIsAlwaysHandedDown) {
+  const char* old = getenv("PATH");
+  const std::string saved = old != nullptr ? old : "";
+  unsetenv("PATH");
+  ChildResult r = Run({"/usr/bin/env"}, kLong);
+  setenv("PATH", saved.c_str(), 1);
+  ASSERT_TRUE(r.success()) << r.Describe();
+  EXPECT_NE(r.output.find("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                          "/usr/bin:/sbin:/bin\n"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST_F(ChildProcessTest, SearchesPath) {
