@@ -99,7 +99,7 @@ TEST(NetworkFault, EachFaultHasItsVerdictReasonAndResult) {
                         dir.File("elsewhere.key")});
   for (HttpServer* s :
        {&sentinel, &plain, &no_accept, &expired, &future, &elsewhere}) {
-    ASSERT_TRUE(s->WaitReady());
+    ASSERT_TRUE(s->WaitReady()) << s->Log();
   }
   // A TCP server that accepts and never says a word: the TLS handshake
   // stalls after the client's hello.

@@ -15,15 +15,22 @@ class HttpServer {
   // `extra`: more arguments of the script (--no-accept, --tls-cert ...).
   explicit HttpServer(std::vector<std::string> extra = {});
   // True once the server listens: it writes its ready file then (a server
-  // that never accepts cannot be probed by connecting).
+  // that never accepts cannot be probed by connecting). Call it before
+  // port() and Url(): a server whose port was taken meanwhile is started
+  // again on another.
   bool WaitReady();
   int port() const { return port_; }
+  // What the server printed (why it did not start, say).
+  std::string Log() const;
   std::string Url(const std::string& path, const std::string& scheme = "http",
                   const std::string& host = "127.0.0.1") const;
 
  private:
+  void Start();
+
+  std::vector<std::string> extra_;
   TempDir log_;
-  int port_;
+  int port_ = 0;
   bool started_ = false;
   Subprocess process_;
 };

@@ -19,7 +19,8 @@ class WatchdProcess;
 std::string SentinelService(const HttpServer& server);
 
 // Success when watchd is running, its sentinel check has just passed
-// `runs` more times, and the scheduler's lateness p99 is at most `bound`.
+// `runs` more times, and the scheduler's lateness p99 over those runs is at
+// most `bound`.
 // The p99 seen is recorded as the test property "lateness_p99_ms".
 ::testing::AssertionResult StillOnSchedule(
     WatchdProcess& watchd,
